@@ -1,0 +1,7 @@
+"""``python -m initlab``."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,67 @@
+"""The ``initlab`` command line: argument parsing and run folders only.
+
+Each subcommand lives in its own module (``initlab.cli._<name>``) exposing ``add_parser(subparsers)``,
+which registers a parser whose ``run(args) -> int`` is set with ``set_defaults(run=...)``.
+``main(argv) -> int`` is callable from tests: bad input prints ``error: <message>`` on one line and
+returns 2 (no traceback unless ``--debug``); Ctrl-C returns 130.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from .._errors import InitlabError
+
+#: Subcommand modules, in the order ``--help`` lists them.
+COMMANDS: list[str] = ["_schemes"]
+
+
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are ``InitlabError`` (one line, exit 2), not usage dumps."""
+
+    def error(self, message: str) -> NoReturn:
+        raise InitlabError(f"{message} (see '{self.prog} --help')")
+
+
+def build_parser() -> Parser:
+    from .. import __version__
+
+    parser = Parser(
+        prog="initlab",
+        description="initlab: a laboratory for neural-network weight initialization.",
+    )
+    parser.add_argument("--version", action="version", version=f"initlab {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks instead of one-line errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    for name in COMMANDS:
+        importlib.import_module(f"{__name__}.{name}").add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit status (0 ok, 2 bad input, 130 interrupted)."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args_list
+    try:
+        parser = build_parser()
+        args = parser.parse_args(args_list)
+        if args.command is None:
+            parser.print_help()
+            return 0
+        return int(args.run(args))
+    except SystemExit as exc:  # --help / --version
+        return exc.code if isinstance(exc.code, int) else 0
+    except InitlabError as err:
+        if debug:
+            raise
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        print("interrupted (Ctrl-C)", file=sys.stderr)
+        return 130

@@ -1,0 +1,97 @@
+"""``init_``: apply a scheme to a tensor or to every Linear/ConvNd weight of a module."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from .._errors import InitlabError
+from ._fans import fans
+from ._registry import Law, Scheme, scheme
+from ._sample import sample_law
+
+#: Modules whose ``weight`` is a fan-bearing (out, in[/groups], *kernel) matrix.
+WEIGHTED = (nn.Linear, nn.modules.conv._ConvNd)
+
+
+@dataclass(frozen=True)
+class ParamInit:
+    """What ``init_`` did to one parameter: analytic ``std`` and the ``empirical_std`` it got."""
+
+    name: str
+    shape: tuple[int, ...]
+    fan_in: int | None
+    fan_out: int | None
+    scheme: str
+    std: float
+    empirical_std: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _fill(t: Tensor, values: Tensor) -> None:
+    with torch.no_grad():
+        t.copy_(values)
+
+
+def _draw(law: Law, like: Tensor, generator: torch.Generator | None) -> Tensor:
+    shape = tuple(like.shape)
+    return sample_law(law, shape, generator=generator, dtype=like.dtype, device=like.device)
+
+
+def _record(name: str, t: Tensor, sch: Scheme, std: float) -> ParamInit:
+    shape = tuple(t.shape)
+    fi, fo = fans(shape) if t.dim() >= 2 else (None, None)
+    emp = float(t.detach().double().std(unbiased=False)) if t.numel() > 0 else 0.0
+    return ParamInit(name, shape, fi, fo, sch.spec, std, emp)
+
+
+def init_(
+    target: Tensor | nn.Module, spec: str | Scheme, *, generator: torch.Generator | None = None
+) -> list[ParamInit]:
+    """Fill ``target`` in place with ``spec`` and return a per-parameter account.
+
+    A tensor is filled directly. A module gets every ``nn.Linear`` / ``nn.ConvNd`` weight drawn from
+    the scheme (in ``named_modules`` order), and its bias set to zero unless the scheme defines a
+    bias law (``torch_default``: ``U(+-1/sqrt(fan_in))``, drawn right after its weight as PyTorch does).
+    Randomness comes only from ``generator``.
+    """
+    sch = scheme(spec)
+    if isinstance(target, Tensor):
+        law = sch.law(tuple(target.shape))
+        _fill(
+            target,
+            sample_law(
+                law, tuple(target.shape), generator=generator, dtype=target.dtype, device=target.device
+            ),
+        )
+        return [_record("tensor", target, sch, law.std)]
+    if not isinstance(target, nn.Module):
+        raise InitlabError(f"init_ needs a Tensor or an nn.Module, got {type(target).__name__}")
+    records: list[ParamInit] = []
+    for mod_name, mod in target.named_modules():
+        if not isinstance(mod, WEIGHTED):
+            continue
+        w = mod.weight
+        prefix = f"{mod_name}." if mod_name else ""
+        law = sch.law(tuple(w.shape))
+        _fill(w, _draw(law, w, generator))
+        records.append(_record(prefix + "weight", w, sch, law.std))
+        b = mod.bias
+        if b is not None:
+            blaw = sch.bias_law(tuple(w.shape))
+            if blaw is None:
+                _fill(b, torch.zeros_like(b))
+                records.append(_record(prefix + "bias", b, sch, 0.0))
+            else:
+                _fill(
+                    b, sample_law(blaw, tuple(b.shape), generator=generator, dtype=b.dtype, device=b.device)
+                )
+                records.append(_record(prefix + "bias", b, sch, blaw.std))
+    if not records:
+        raise InitlabError(f"{type(target).__name__} has no nn.Linear or nn.ConvNd layer to initialise")
+    return records
