@@ -116,7 +116,7 @@ class Stack(nn.Module):
         M, out, inp = w.shape
         if h.dim() == 2:
             B = h.shape[0]
-            z = (h @ w.reshape(M * out, inp).T).reshape(B, M, out).transpose(0, 1)  # (M, B, out)
+            z: Tensor = (h @ w.reshape(M * out, inp).T).reshape(B, M, out).transpose(0, 1)  # (M, B, out)
             if self.biases is not None:
                 z = z + self.biases[layer].unsqueeze(1)  # (M, B, out)
             return z

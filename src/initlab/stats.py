@@ -1,0 +1,101 @@
+"""Per-layer signal statistics: pure functions on activation tensors (shared by probe and diagnose).
+
+All functions take activations with a leading model axis ``a: (M, B, H)`` -- ``M`` models, ``B``
+inputs, ``H`` units -- and return one value per model (``(M,)``). A single model is ``M = 1``; for
+conv feature maps pass ``(M, B * spatial, C)`` so that units are channels.
+
+Definitions (non-finite entries are counted, never propagated):
+
+* ``nonfinite``: number of NaN/Inf entries.
+* ``mean``, ``std``: over the finite entries (population std, ``ddof=0``).
+* ``zero_fraction``: share of entries exactly equal to 0 (about 1/2 for ReLU on a symmetric input).
+* ``dead_fraction``: share of units that are exactly 0 for *every* input in the batch.
+* ``saturated_fraction``: for an activation bounded on both sides (``lo``, ``hi``) -- sigmoid (0, 1),
+  tanh and softsign (-1, 1) -- the share of entries within 1% of the range from either bound
+  (sigmoid: below 0.01 or above 0.99; tanh: ``|a| > 0.98``), where the derivative has all but
+  vanished. ``None`` for activations unbounded on a side (ReLU's flat side is ``zero_fraction``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+SATURATION_MARGIN = 0.01  #: share of the output range counted as saturated at each end
+
+
+@dataclass(frozen=True)
+class Moments:
+    """Per-model summary of one layer's activations; every field has shape ``(M,)``."""
+
+    mean: Tensor
+    std: Tensor
+    zero_fraction: Tensor
+    dead_fraction: Tensor
+    nonfinite: Tensor
+    saturated_fraction: Tensor | None
+
+
+def _flat(a: Tensor) -> Tensor:
+    return a.reshape(a.shape[0], -1)  # (M, N)
+
+
+def nonfinite(a: Tensor) -> Tensor:
+    """Number of NaN/Inf entries per model: ``(M, ...) -> (M,)`` (int64)."""
+    return (~torch.isfinite(_flat(a))).sum(dim=1)
+
+
+def finite_mean_std(a: Tensor) -> tuple[Tensor, Tensor]:
+    """Mean and population std over finite entries per model (float64; NaN if none is finite)."""
+    x = _flat(a).double()  # (M, N)
+    ok = torch.isfinite(x)  # (M, N)
+    n = ok.sum(dim=1).double()  # (M,)
+    xz = torch.where(ok, x, torch.zeros_like(x))  # (M, N)
+    mean = xz.sum(dim=1) / n  # (M,)
+    dev = torch.where(ok, x - mean.unsqueeze(1), torch.zeros_like(x))  # (M, N)
+    var = (dev * dev).sum(dim=1) / n  # (M,)
+    return mean, var.sqrt()
+
+
+def zero_fraction(a: Tensor) -> Tensor:
+    """Share of entries exactly 0 per model: ``(M, ...) -> (M,)``."""
+    return (_flat(a) == 0).double().mean(dim=1)
+
+
+def dead_fraction(a: Tensor) -> Tensor:
+    """Share of units (last axis) that are 0 for every input: ``(M, B, H) -> (M,)``."""
+    dead = (a == 0).all(dim=1)  # (M, H)
+    return dead.double().mean(dim=1)
+
+
+def saturated_fraction(a: Tensor, lo: float, hi: float, margin: float = SATURATION_MARGIN) -> Tensor:
+    """Share of entries within ``margin * (hi - lo)`` of ``lo`` or ``hi``: ``(M, ...) -> (M,)``."""
+    eps = margin * (hi - lo)
+    x = _flat(a)  # (M, N)
+    sat = (x <= lo + eps) | (x >= hi - eps)  # (M, N)
+    return sat.double().mean(dim=1)
+
+
+def moments(a: Tensor, bounds: tuple[float | None, float | None] = (None, None)) -> Moments:
+    """All summary statistics of ``a: (M, B, H)``; ``bounds`` is the activation's image."""
+    mean, std = finite_mean_std(a)
+    lo, hi = bounds
+    sat = saturated_fraction(a, lo, hi) if lo is not None and hi is not None else None
+    return Moments(mean, std, zero_fraction(a), dead_fraction(a), nonfinite(a), sat)
+
+
+def histograms(a: Tensor, bins: int, lo: float, hi: float) -> Tensor:
+    """Per-model histogram of the finite entries of ``a`` on ``[lo, hi]``: ``(M, ...) -> (M, bins)``.
+
+    Bins are equal-width; values outside the range are clipped into the end bins (as the classic
+    study's ``plt.hist(range=...)`` would drop them, we keep them visible at the edges instead).
+    """
+    x = _flat(a).double()  # (M, N)
+    ok = torch.isfinite(x)  # (M, N)
+    idx = ((x - lo) / (hi - lo) * bins).floor().clamp(0, bins - 1)  # (M, N)
+    idx = torch.where(ok, idx, torch.zeros_like(idx)).long()  # (M, N)
+    counts = torch.zeros(x.shape[0], bins, dtype=torch.float64, device=x.device)  # (M, bins)
+    counts.scatter_add_(1, idx, ok.double())
+    return counts
