@@ -1,0 +1,1 @@
+"""Studies: named experiments that compose schemes, stacks, probes and trainers into results."""

@@ -1,0 +1,1 @@
+"""Figures (matplotlib, imported lazily: only these modules import it). Functions return the figure."""
