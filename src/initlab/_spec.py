@@ -104,8 +104,10 @@ def parse_spec(spec: str) -> ParsedSpec:
     args: list[Value] = []
     kwargs: dict[str, Value] = {}
     if tail:
-        if not (tail.startswith("(") and tail.endswith(")")):
+        if not tail.startswith("("):
             raise InitlabError(f"expected '(' after {name!r} in spec {text!r}")
+        if not tail.endswith(")"):
+            raise InitlabError(f"missing ')' at the end of spec {text!r}")
         toks = _tokens(text, tail[1:-1])
         i = 0
         while i < len(toks):

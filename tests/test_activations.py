@@ -1,0 +1,74 @@
+"""Activation registry and gains: PyTorch's table, numerical gains, and their agreement."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+import initlab
+
+
+def test_registry_has_the_catalogue() -> None:
+    expected = {"linear", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu", "silu", "softplus"}
+    assert expected | {"softsign", "mish"} <= set(initlab.activations())
+
+
+@pytest.mark.parametrize(
+    ("name", "torch_name", "kw"),
+    [
+        ("linear", "linear", {}),
+        ("sigmoid", "sigmoid", {}),
+        ("tanh", "tanh", {}),
+        ("relu", "relu", {}),
+        ("selu", "selu", {}),
+        ("leaky_relu(negative_slope=0.2)", "leaky_relu", {"param": 0.2}),
+    ],
+)
+def test_torch_gain_is_pytorchs(name: str, torch_name: str, kw: dict[str, float]) -> None:
+    assert initlab.gain(name) == pytest.approx(torch.nn.init.calculate_gain(torch_name, **kw), rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [("relu", math.sqrt(2.0)), ("linear", 1.0), ("leaky_relu(negative_slope=0.3)", math.sqrt(2 / 1.09))],
+)
+def test_numerical_gain_agrees_where_definitions_coincide(name: str, expected: float) -> None:
+    assert initlab.gain(name, method="numerical") == pytest.approx(expected, rel=1e-6)
+
+
+def test_numerical_gain_differs_where_pytorch_chose_otherwise() -> None:
+    # negative control: tanh's 5/3 is not the variance-preserving gain
+    assert abs(initlab.gain("tanh", method="numerical") - 5 / 3) > 0.05
+
+
+@pytest.mark.parametrize("name", initlab.activations())
+def test_numerical_gain_preserves_second_moment(name: str) -> None:
+    """Monte Carlo check of the quadrature: E[(g * phi(z))^2] == 1 for z ~ N(0, 1)."""
+    g = initlab.gain(name, method="numerical")
+    z = torch.randn(2_000_000, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    act = initlab.activation(name)
+    assert float((g * act(z)).pow(2).mean()) == pytest.approx(1.0, rel=5e-3)
+
+
+def test_gain_keyword_params_and_errors() -> None:
+    assert initlab.gain("leaky_relu", negative_slope=0.2) == initlab.gain("leaky_relu(negative_slope=0.2)")
+    with pytest.raises(initlab.InitlabError, match="did you mean: relu"):
+        initlab.gain("rellu")
+    with pytest.raises(initlab.InitlabError, match="PyTorch defines no gain for 'gelu'"):
+        initlab.gain("gelu", method="torch")
+    with pytest.raises(initlab.InitlabError, match="no parameter 'alpha'"):
+        initlab.activation("relu(alpha=1)")
+
+
+@pytest.mark.parametrize("name", initlab.activations())
+def test_bounds_contain_the_function(name: str) -> None:
+    act = initlab.activation(name)
+    x = torch.linspace(-30, 30, 10001, dtype=torch.float64)
+    y = act(x)
+    lo, hi = act.bounds
+    if lo is not None:
+        assert float(y.min()) >= lo - 1e-3
+    if hi is not None:
+        assert float(y.max()) <= hi + 1e-9
