@@ -51,6 +51,9 @@ def finite_mean_std(a: Tensor) -> tuple[Tensor, Tensor]:
     """Mean and population std over finite entries per model (float64; NaN if none is finite)."""
     x = _flat(a).double()  # (M, N)
     ok = torch.isfinite(x)  # (M, N)
+    if bool(ok.all()):  # fast path: no temporaries beyond x
+        var, mean = torch.var_mean(x, dim=1, correction=0)  # (M,), (M,)
+        return mean, var.sqrt()
     n = ok.sum(dim=1).double()  # (M,)
     xz = torch.where(ok, x, torch.zeros_like(x))  # (M, N)
     mean = xz.sum(dim=1) / n  # (M,)

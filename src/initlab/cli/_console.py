@@ -55,10 +55,18 @@ def progress(description: str) -> Iterator[Tick]:
         transient=False,
     )
     task = bar.add_task(description, total=None, info="")
+    started = False
 
     def tick(done: int, total: int, **info: Any) -> None:
+        nonlocal started
+        if not started:  # the bar appears with the first tick, so early errors print alone
+            bar.start()
+            started = True
         text = "  ".join(f"{k}={_fmt(v)}" for k, v in info.items())
         bar.update(task, completed=done, total=total, info=text)
 
-    with bar:
+    try:
         yield tick
+    finally:
+        if started:
+            bar.stop()

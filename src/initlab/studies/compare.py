@@ -1,0 +1,276 @@
+"""The ``compare`` study: train the same network from several initializations and compare.
+
+Defaults reproduce the classic comparison (the MNIST experiment of the well-known textbook study of
+weight initialization): a 784-100-100-100-100-10 ReLU network, biases zero, trained from three
+initializations -- ``normal(std=0.01)``, "Xavier" and He -- with plain SGD (lr 0.01) on mini-batches
+of 128 drawn with replacement, for 2000 iterations. The study's "Xavier" is std ``1/sqrt(n)`` with
+``n`` the fan-in, which is ``lecun_normal`` (Glorot & Bengio's own rule averages fan-in and fan-out:
+``xavier_normal``); the default labels it ``"Xavier: lecun_normal"``.
+
+Models: init spec ``i`` with seed ``j`` (``j < seeds``) is drawn from
+``torch.Generator().manual_seed(seed + j)`` -- the same seeds for every spec, so specs of one
+family differ only by their scale at equal seeds. Batches come from
+``torch.Generator().manual_seed(seed)``, and every model sees the same batches: ``seeds`` varies
+the initial weights only.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from .._errors import InitlabError
+from ..activations import activation
+from ..data import Dataset, dataset_info, load_dataset
+from ..schemes import Scheme, scheme
+from ..stack import Stack
+from ..train import TrainConfig, TrainResult, train
+
+DEFAULT_INITS: tuple[str, ...] = ("std=0.01: normal(std=0.01)", "Xavier: lecun_normal", "He: he_normal")
+BIAS_MODES = ("zeros", "scheme", "none")
+XAVIER_NOTE = (
+    "'Xavier' here is lecun_normal: std 1/sqrt(fan_in), as in the classic study "
+    "(Glorot & Bengio's own rule, std sqrt(2/(fan_in + fan_out)), is xavier_normal)."
+)
+
+
+@dataclass(frozen=True)
+class CompareConfig:
+    """Everything that defines a compare run (the CLI's flags, one to one)."""
+
+    dataset: str = "mnist"
+    layers: int = 4  #: hidden layers
+    width: int = 100  #: units per hidden layer
+    activation: str = "relu"
+    inits: tuple[str, ...] = DEFAULT_INITS
+    bias: str = "zeros"  #: "zeros" (all biases start at 0), "scheme" (the scheme's bias rule), "none"
+    seeds: int = 1  #: seeds per init spec
+    seed: int = 0  #: first init seed; also seeds the batches
+    iterations: int = 2000
+    batch_size: int = 128
+    lr: float = 0.01
+    optimizer: str = "sgd"
+    momentum: float = 0.9
+    sampling: str = "replacement"
+    eval_every: int = 200
+    smooth: int = 25  #: moving-average window (iterations) for figures and the final training loss
+
+    def validate(self) -> None:
+        """Raise ``InitlabError`` for the first bad setting (data files are not touched)."""
+        if not self.inits:
+            raise InitlabError("give at least one --init spec")
+        for name in ("width", "seeds", "smooth"):
+            v = getattr(self, name)
+            if v <= 0:
+                raise InitlabError(f"{name} must be positive, got {v}")
+        if self.layers < 0:
+            raise InitlabError(f"layers (hidden layers) must be >= 0, got {self.layers}")
+        if self.bias not in BIAS_MODES:
+            raise InitlabError(f"unknown bias mode {self.bias!r}; use one of {', '.join(BIAS_MODES)}")
+        dataset_info(self.dataset)
+        activation(self.activation)
+        labels = [s.label for s in self.schemes()]
+        dupes = sorted({x for x in labels if labels.count(x) > 1})
+        if dupes:
+            raise InitlabError(f"two --init specs share the label {dupes[0]!r}; label them 'name: spec'")
+        self.train_config().validate()
+
+    def schemes(self) -> list[Scheme]:
+        return [scheme(s) for s in self.inits]
+
+    def train_config(self) -> TrainConfig:
+        return TrainConfig(
+            iterations=self.iterations,
+            batch_size=self.batch_size,
+            lr=self.lr,
+            optimizer=self.optimizer,
+            momentum=self.momentum,
+            sampling=self.sampling,
+            eval_every=self.eval_every,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["inits"] = list(self.inits)
+        return d
+
+
+@dataclass
+class CompareResult:
+    """A finished (or interrupted) compare run: models in order spec-major, seed-minor."""
+
+    config: CompareConfig
+    widths: list[int]
+    labels: list[str]  #: per spec
+    specs: list[str]  #: per spec, canonical
+    model_spec: list[int]  #: per model: index into labels/specs
+    model_seed: list[int]  #: per model: its init seed
+    train: TrainResult
+    dataset: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def partial(self) -> bool:
+        return self.train.interrupted
+
+    @property
+    def notes(self) -> list[str]:
+        lecun = any(scheme(s).name == "lecun_normal" for s in self.config.inits)
+        return [XAVIER_NOTE] if lecun else []
+
+    def smoothed_loss(self) -> Tensor:
+        """(T, M) centred moving average of the training loss (window ``config.smooth``)."""
+        return smooth(self.train.train_loss, self.config.smooth)
+
+    def summary(self) -> list[dict[str, Any]]:
+        """One row per spec: final smoothed training loss and final test accuracy over its seeds."""
+        tl = self.train.train_loss  # (T, M)
+        w = min(self.config.smooth, len(tl))
+        tail = tl[-w:].double().mean(0) if w else torch.full((len(self.model_spec),), math.nan)  # (M,)
+        acc = self.train.final_accuracy  # (M,)
+        rows = []
+        for i, (label, spec) in enumerate(zip(self.labels, self.specs, strict=True)):
+            ms = [m for m, s in enumerate(self.model_spec) if s == i]
+            ok = [m for m in ms if self.train.diverged_at[m] is None]
+            accs = acc[ok] if ok else torch.empty(0, dtype=torch.float64)
+            rows.append(
+                {
+                    "label": label,
+                    "spec": spec,
+                    "seeds": len(ms),
+                    "final_train_loss": _mean(tail[ok]) if ok else None,
+                    "test_accuracy_mean": _mean(accs) if ok else None,
+                    "test_accuracy_std": float(accs.std()) if len(ok) > 1 else 0.0 if ok else None,
+                    "test_accuracy_min": float(accs.min()) if ok else None,
+                    "test_accuracy_max": float(accs.max()) if ok else None,
+                    "diverged": len(ms) - len(ok),
+                }
+            )
+        return rows
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``results.json`` document (schema: docs/results-compare.md)."""
+        tr = self.train
+        runs = []
+        for m, (i, seed) in enumerate(zip(self.model_spec, self.model_seed, strict=True)):
+            runs.append(
+                {
+                    "label": self.labels[i],
+                    "spec": self.specs[i],
+                    "seed": seed,
+                    "train_loss": tr.train_loss[:, m].tolist(),
+                    "test_accuracy": float(tr.eval_accuracy[-1, m]),
+                    "test_loss": float(tr.eval_loss[-1, m]),
+                    "eval_accuracy": tr.eval_accuracy[:, m].tolist(),
+                    "eval_loss": tr.eval_loss[:, m].tolist(),
+                    "diverged_at": tr.diverged_at[m],
+                }
+            )
+        return {
+            "study": "compare",
+            "schema": 1,
+            "partial": self.partial,
+            "stop_reason": tr.stop_reason,
+            "iterations": self.config.iterations,
+            "iterations_done": tr.iterations,
+            "wall_seconds": tr.wall_seconds,
+            "train_seconds": tr.train_seconds,
+            "eval_seconds": tr.eval_seconds,
+            "dataset": self.dataset,
+            "architecture": {
+                "widths": self.widths,
+                "activation": activation(self.config.activation).spec,
+                "bias": self.config.bias,
+            },
+            "train": tr.config.to_dict(),
+            "seed": self.config.seed,
+            "seeds": self.config.seeds,
+            "smooth": self.config.smooth,
+            "eval_iterations": tr.eval_iterations,
+            "eval_examples": tr.eval_examples,
+            "notes": self.notes,
+            "summary": self.summary(),
+            "runs": runs,
+        }
+
+
+def _mean(t: Tensor) -> float:
+    return float(t.double().mean())
+
+
+def smooth(values: Tensor, window: int) -> Tensor:
+    """Centred moving average along dim 0 (``(T, ...)``), the window shrinking at the ends.
+
+    A NaN poisons only the windows that contain it.
+    """
+    T = values.shape[0]
+    if T == 0 or window <= 1:
+        return values.double().clone()
+    x = values.double()  # (T, ...)
+    bad = ~torch.isfinite(x)  # (T, ...)
+    c = torch.cat([torch.zeros_like(x[:1]), torch.where(bad, 0.0, x).cumsum(0)])  # (T+1, ...)
+    nb = torch.cat([torch.zeros_like(x[:1]), bad.double().cumsum(0)])  # (T+1, ...)
+    i = torch.arange(T)
+    lo = (i - window // 2).clamp(min=0)  # (T,)
+    hi = (i - window // 2 + window).clamp(max=T)  # (T,)
+    n = (hi - lo).double().view(-1, *([1] * (x.dim() - 1)))  # (T, 1...)
+    out = (c[hi] - c[lo]) / n  # (T, ...)
+    return torch.where(nb[hi] - nb[lo] > 0, math.nan, out)
+
+
+def compare(
+    config: CompareConfig | None = None,
+    *,
+    dataset: Dataset | None = None,
+    data_dir: str | os.PathLike[str] | None = None,
+    progress: Callable[..., None] | None = None,
+    download_progress: Callable[..., None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> CompareResult:
+    """Run the compare study (see the module docstring); returns a :class:`CompareResult`.
+
+    ``dataset`` skips loading (it must be ``config.dataset``'s data); ``progress`` and
+    ``should_stop`` go to :func:`initlab.train.train`, ``download_progress`` to the data loader.
+    """
+    cfg = config if config is not None else CompareConfig()
+    cfg.validate()
+    schemes = cfg.schemes()
+    ds = dataset if dataset is not None else load_dataset(cfg.dataset, data_dir=data_dir, progress=download_progress)
+    widths = [ds.features] + [cfg.width] * cfg.layers + [ds.n_classes]
+    model_spec = [i for i in range(len(schemes)) for _ in range(cfg.seeds)]
+    model_seed = [cfg.seed + j for _ in schemes for j in range(cfg.seeds)]
+    stack = Stack.from_schemes(
+        widths, cfg.activation, [schemes[i] for i in model_spec], model_seed, bias=cfg.bias != "none"
+    )
+    if cfg.bias == "zeros" and stack.biases is not None:
+        with torch.no_grad():
+            for b in stack.biases:
+                b.zero_()
+    result = train(
+        stack,
+        ds,
+        cfg.train_config(),
+        generator=torch.Generator().manual_seed(cfg.seed),
+        progress=progress,
+        should_stop=should_stop,
+    )
+    return CompareResult(
+        config=cfg,
+        widths=widths,
+        labels=[s.label for s in schemes],
+        specs=[s.spec for s in schemes],
+        model_spec=model_spec,
+        model_seed=model_seed,
+        train=result,
+        dataset={
+            "name": ds.name,
+            "train_examples": len(ds.train_x),
+            "test_examples": len(ds.test_x),
+            "files": ds.files,
+        },
+    )

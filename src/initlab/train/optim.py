@@ -1,0 +1,136 @@
+"""SGD, SGD with momentum, and Adam on the stacked parameters -- the same arithmetic as ``torch.optim``.
+
+Each optimizer offers two ways to take a step, with the same result up to float32 rounding:
+
+* **fused** (the fast path): :meth:`targets` says where the backward pass should accumulate the
+  gradient (``t = beta * t + alpha * g``, done inside the gradient matmul), then :meth:`finish`
+  completes the step. SGD: the parameters with ``(1, -lr)`` -- nothing left to do. Momentum: the
+  momentum buffers with ``(momentum, 1)``, then ``p -= lr * buf``. Adam: gradient buffers.
+* **from gradients**: :meth:`apply` takes ordinary gradients (as the trainer does when an observer
+  wants to see them).
+
+The updates follow ``torch.optim.SGD`` (``dampening=0``, ``nesterov=False``, the buffer starting at
+the first gradient) and ``torch.optim.Adam`` (``amsgrad=False``, no weight decay) step for step; the
+equality with ``torch.optim`` on ordinary ``nn.Sequential`` models is tested.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Protocol
+
+import torch
+from torch import Tensor
+
+from .._errors import InitlabError, unknown
+
+OptimizerName = Literal["sgd", "momentum", "adam"]
+OPTIMIZERS: tuple[OptimizerName, ...] = ("sgd", "momentum", "adam")
+
+
+class Optimizer(Protocol):
+    """What the trainer needs from an optimizer over a fixed list of parameter tensors."""
+
+    def targets(self) -> tuple[list[Tensor], float, float]: ...
+
+    def finish(self) -> None: ...
+
+    def apply(self, grads: list[Tensor]) -> None: ...
+
+
+class SGD:
+    """``p -= lr * g``."""
+
+    def __init__(self, params: list[Tensor], *, lr: float) -> None:
+        self.params, self.lr = params, lr
+
+    def targets(self) -> tuple[list[Tensor], float, float]:
+        return self.params, 1.0, -self.lr
+
+    def finish(self) -> None:
+        pass
+
+    def apply(self, grads: list[Tensor]) -> None:
+        torch._foreach_add_(self.params, grads, alpha=-self.lr)
+
+
+class Momentum:
+    """``buf = momentum * buf + g; p -= lr * buf`` (``buf`` starts at zero, so at the first ``g``)."""
+
+    def __init__(self, params: list[Tensor], *, lr: float, momentum: float) -> None:
+        self.params, self.lr, self.momentum = params, lr, momentum
+        self.bufs = [torch.zeros_like(p) for p in params]
+
+    def targets(self) -> tuple[list[Tensor], float, float]:
+        return self.bufs, self.momentum, 1.0
+
+    def finish(self) -> None:
+        torch._foreach_add_(self.params, self.bufs, alpha=-self.lr)
+
+    def apply(self, grads: list[Tensor]) -> None:
+        torch._foreach_mul_(self.bufs, self.momentum)
+        torch._foreach_add_(self.bufs, grads)
+        self.finish()
+
+
+class Adam:
+    """Adam (Kingma & Ba 2015) with bias correction, as ``torch.optim.Adam`` computes it."""
+
+    def __init__(
+        self, params: list[Tensor], *, lr: float, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8
+    ) -> None:
+        self.params, self.lr, self.betas, self.eps = params, lr, betas, eps
+        self.grads = [torch.zeros_like(p) for p in params]
+        self.exp_avg = [torch.zeros_like(p) for p in params]
+        self.exp_avg_sq = [torch.zeros_like(p) for p in params]
+        self.step = 0
+
+    def targets(self) -> tuple[list[Tensor], float, float]:
+        return self.grads, 0.0, 1.0
+
+    def finish(self) -> None:
+        self.apply(self.grads)
+
+    def apply(self, grads: list[Tensor]) -> None:
+        b1, b2 = self.betas
+        self.step += 1
+        torch._foreach_lerp_(self.exp_avg, grads, 1.0 - b1)
+        torch._foreach_mul_(self.exp_avg_sq, b2)
+        torch._foreach_addcmul_(self.exp_avg_sq, grads, grads, 1.0 - b2)
+        bias_correction1 = 1.0 - b1**self.step
+        bias_correction2 = 1.0 - b2**self.step
+        step_size = self.lr / bias_correction1
+        denom = torch._foreach_sqrt(self.exp_avg_sq)
+        torch._foreach_div_(denom, bias_correction2**0.5)
+        torch._foreach_add_(denom, self.eps)
+        torch._foreach_addcdiv_(self.params, self.exp_avg, denom, -step_size)
+
+
+def make_optimizer(
+    name: str,
+    params: list[Tensor],
+    *,
+    lr: float,
+    momentum: float = 0.9,
+    betas: tuple[float, float] = (0.9, 0.999),
+    eps: float = 1e-8,
+) -> Optimizer:
+    """Build ``"sgd"``, ``"momentum"`` or ``"adam"`` over ``params`` (updated in place)."""
+    if name == "sgd":
+        return SGD(params, lr=lr)
+    if name == "momentum":
+        return Momentum(params, lr=lr, momentum=momentum)
+    if name == "adam":
+        return Adam(params, lr=lr, betas=betas, eps=eps)
+    raise unknown("optimizer", name, OPTIMIZERS)
+
+
+def check_hyper(*, lr: float, momentum: float, betas: tuple[float, float], eps: float) -> None:
+    """Validate optimizer settings (``InitlabError`` naming the bad value)."""
+    if not lr > 0 or lr != lr or lr == float("inf"):
+        raise InitlabError(f"learning rate must be a positive number, got lr={lr}")
+    if not 0.0 <= momentum < 1.0:
+        raise InitlabError(f"momentum must be in [0, 1), got {momentum}")
+    if not all(0.0 <= b < 1.0 for b in betas):
+        raise InitlabError(f"Adam betas must be in [0, 1), got {betas}")
+    if not eps > 0:
+        raise InitlabError(f"Adam eps must be positive, got {eps}")

@@ -1,0 +1,314 @@
+"""The many-model trainer: M models of one architecture trained at once, on the same mini-batches.
+
+``train(stack, dataset, config, generator=...)`` trains every model of a :class:`~initlab.stack.Stack`
+with softmax cross-entropy, each on its own per-model mean loss, all from the **same mini-batch at
+each step** (a fair comparison, as in the classic study). Batches are drawn with replacement
+(``torch.randint``, the study's way) or as shuffled epochs, from ``generator`` only: the same
+generator state gives bit-identical results on the CPU.
+
+Recorded: the training loss of every model at every iteration (on that iteration's batch), and the
+held-out loss and accuracy on the test split at iteration 0, every ``eval_every`` iterations and at
+the end.
+
+Divergence: a model whose loss is non-finite at iteration ``t`` (or whose weights are found
+non-finite at an evaluation after iteration ``t``) is marked ``diverged_at = t`` and frozen -- its
+parameters keep the values they had when it diverged, its later losses are recorded as NaN -- while
+the other models continue unaffected (every model's arithmetic is its own; tested). Non-finite
+weights always show up in the next loss, so checking the loss at every step catches them without a
+pass over all weights. When every model has diverged, training stops early.
+
+Stopping: ``should_stop()`` is polled before every step; returning True ends training cleanly
+after a whole step. A ``KeyboardInterrupt`` is caught too (the step it lands in may be half
+applied). Either way the result so far is returned with ``interrupted=True``, evaluated at the
+iteration reached.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+import torch
+from torch import Tensor
+
+from .._errors import InitlabError
+from ..data import Dataset
+from ..stack import Stack
+from ._engine import Engine
+from .optim import OPTIMIZERS, check_hyper, make_optimizer
+
+Sampling = Literal["replacement", "epochs"]
+SAMPLINGS: tuple[Sampling, ...] = ("replacement", "epochs")
+
+#: ``on_step(step, stack, loss)``: see :func:`train`.
+OnStep = Callable[[int, Stack, Tensor], None]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to train. Defaults are the classic study's: SGD, lr 0.01, batch 128 with replacement."""
+
+    iterations: int = 2000
+    batch_size: int = 128
+    lr: float = 0.01
+    optimizer: str = "sgd"  #: ``"sgd"``, ``"momentum"`` or ``"adam"``
+    momentum: float = 0.9  #: for ``"momentum"``
+    betas: tuple[float, float] = (0.9, 0.999)  #: for ``"adam"``
+    eps: float = 1e-8  #: for ``"adam"``
+    sampling: str = (
+        "replacement"  #: ``"replacement"`` or ``"epochs"`` (shuffled; the last partial batch dropped)
+    )
+    eval_every: int = 200  #: held-out evaluation every this many iterations (0: only before and after)
+    eval_size: int | None = None  #: evaluate on the first this many test examples (None: all)
+    eval_batch: int = 2000  #: evaluation chunk size (memory only; results do not depend on it)
+    log_every: int = 1  #: call ``on_step`` every this many iterations
+
+    def validate(self) -> None:
+        """Raise ``InitlabError`` naming the first bad setting."""
+        for name in ("iterations", "batch_size", "eval_batch", "log_every"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
+                raise InitlabError(f"{name} must be a positive integer, got {v!r}")
+        if not isinstance(self.eval_every, int) or self.eval_every < 0:
+            raise InitlabError(f"eval_every must be a non-negative integer, got {self.eval_every!r}")
+        if self.eval_size is not None and self.eval_size <= 0:
+            raise InitlabError(
+                f"eval_size must be positive (or None for the whole test split), got {self.eval_size}"
+            )
+        if self.optimizer not in OPTIMIZERS:
+            make_optimizer(self.optimizer, [], lr=1.0)  # raises with suggestions
+        if self.sampling not in SAMPLINGS:
+            raise InitlabError(f"unknown sampling {self.sampling!r}; use one of {', '.join(SAMPLINGS)}")
+        check_hyper(lr=self.lr, momentum=self.momentum, betas=self.betas, eps=self.eps)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train` measured. ``M`` models, ``T`` iterations done, ``E`` evaluations."""
+
+    train_loss: Tensor  #: (T, M) float32: loss on each iteration's batch; NaN once frozen
+    eval_iterations: list[int]  #: (E,) iterations completed at each evaluation
+    eval_loss: Tensor  #: (E, M) float64 mean cross-entropy on the evaluation set
+    eval_accuracy: Tensor  #: (E, M) float64 share of correct argmax predictions
+    diverged_at: list[int | None]  #: per model: the iteration it diverged at, or None
+    iterations: int  #: iterations completed
+    interrupted: bool  #: stopped by ``should_stop`` or Ctrl-C before ``config.iterations``
+    stop_reason: str | None  #: ``"interrupted"``, ``"all models diverged"`` or None
+    wall_seconds: float  #: the whole call, evaluations included
+    eval_seconds: float  #: time spent in evaluations
+    eval_examples: int  #: size of the evaluation set
+    config: TrainConfig = field(default_factory=TrainConfig)
+
+    @property
+    def train_seconds(self) -> float:
+        """Wall time minus evaluation time."""
+        return self.wall_seconds - self.eval_seconds
+
+    @property
+    def final_accuracy(self) -> Tensor:
+        """(M,) accuracy at the last evaluation."""
+        return self.eval_accuracy[-1]
+
+    @property
+    def final_eval_loss(self) -> Tensor:
+        """(M,) evaluation loss at the last evaluation."""
+        return self.eval_loss[-1]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain lists and numbers (non-finite values stay float NaN; JSON writers map them to null)."""
+        return {
+            "iterations": self.iterations,
+            "interrupted": self.interrupted,
+            "stop_reason": self.stop_reason,
+            "wall_seconds": self.wall_seconds,
+            "eval_seconds": self.eval_seconds,
+            "eval_examples": self.eval_examples,
+            "eval_iterations": list(self.eval_iterations),
+            "train_loss": self.train_loss.T.tolist(),
+            "eval_loss": self.eval_loss.T.tolist(),
+            "eval_accuracy": self.eval_accuracy.T.tolist(),
+            "diverged_at": list(self.diverged_at),
+            "config": self.config.to_dict(),
+        }
+
+
+class _Sampler:
+    """Batch indices from ``generator`` only: with replacement, or shuffled epochs."""
+
+    def __init__(self, n: int, batch: int, sampling: str, generator: torch.Generator) -> None:
+        if sampling == "epochs" and batch > n:
+            raise InitlabError(f"batch size {batch} exceeds the {n} training examples (sampling=epochs)")
+        self.n, self.batch, self.g, self.epochs = n, batch, generator, sampling == "epochs"
+        self.perm = torch.empty(0, dtype=torch.int64)
+        self.pos = 0
+
+    def next(self) -> Tensor:
+        if not self.epochs:
+            return torch.randint(self.n, (self.batch,), generator=self.g)  # (B,)
+        if self.pos + self.batch > len(self.perm):
+            self.perm = torch.randperm(self.n, generator=self.g)  # (N,)
+            self.pos = 0
+        idx = self.perm[self.pos : self.pos + self.batch]  # (B,)
+        self.pos += self.batch
+        return idx
+
+
+def evaluate(stack: Stack, x: Tensor, y: Tensor, *, batch: int = 2000) -> tuple[Tensor, Tensor]:
+    """Mean cross-entropy and accuracy of every model on ``x: (N, D)``, ``y: (N,)``: two ``(M,)`` float64."""
+    engine = Engine(stack)
+    total = torch.zeros(stack.M, dtype=torch.float64)
+    correct = torch.zeros(stack.M, dtype=torch.int64)
+    with torch.no_grad():
+        for i in range(0, len(x), batch):
+            loss_sum, ok = engine.loss_and_correct(engine.forward(x[i : i + batch]), y[i : i + batch])
+            total += loss_sum
+            correct += ok
+    n = max(len(x), 1)
+    return total / n, correct.double() / n
+
+
+def train(
+    stack: Stack,
+    dataset: Dataset,
+    config: TrainConfig | None = None,
+    *,
+    generator: torch.Generator,
+    progress: Callable[..., None] | None = None,
+    on_step: OnStep | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> TrainResult:
+    """Train every model of ``stack`` in place on ``dataset``; returns the measurements.
+
+    ``progress(done, total, loss=...)`` is called about a hundred times. ``on_step(step, stack,
+    loss)`` is called every ``config.log_every`` iterations (``step`` = 0, k, 2k, ...) **after the
+    backward pass and before the update**: the stack's parameters hold the weights this step's
+    forward used and their ``.grad`` the gradients (model ``m``'s gradient is that of its own mean
+    loss); ``loss: (M,)`` is this step's per-model loss. It must not modify the stack. With an
+    observer the update runs from the materialised gradients instead of the fused path (same
+    arithmetic, float32 rounding aside).
+    """
+    cfg = config if config is not None else TrainConfig()
+    cfg.validate()
+    start = time.perf_counter()
+    if stack.widths[0] != dataset.features or stack.widths[-1] != dataset.n_classes:
+        raise InitlabError(
+            f"stack widths {stack.widths} do not fit {dataset.name}: input {dataset.features}, "
+            f"{dataset.n_classes} classes"
+        )
+    engine = Engine(stack)
+    params = [p.data for p in engine.parameters()]
+    opt = make_optimizer(
+        cfg.optimizer, params, lr=cfg.lr, momentum=cfg.momentum, betas=cfg.betas, eps=cfg.eps
+    )
+    M, T, B = stack.M, cfg.iterations, cfg.batch_size
+    grads: list[Tensor] = []
+    if on_step is not None:
+        for p in engine.parameters():
+            p.grad = torch.zeros_like(p)
+            grads.append(p.grad)
+
+    x_all = dataset.train_x.contiguous()  # (N, D)
+    y_all = dataset.train_y.contiguous()  # (N,)
+    sampler = _Sampler(len(x_all), B, cfg.sampling, generator)
+    n_eval = len(dataset.test_x) if cfg.eval_size is None else min(cfg.eval_size, len(dataset.test_x))
+    ex, ey = dataset.test_x[:n_eval], dataset.test_y[:n_eval]  # (E, D), (E,)
+    xb = torch.empty(B, x_all.shape[1], dtype=x_all.dtype)  # (B, D)
+    yb = torch.empty(B, dtype=y_all.dtype)  # (B,)
+    losses = torch.full((T, M), math.nan, dtype=torch.float32)  # (T, M)
+
+    diverged: list[int | None] = [None] * M
+    frozen: dict[int, list[Tensor]] = {}  # model -> its parameters when it diverged
+    frozen_mask = torch.zeros(M, dtype=torch.bool)  # (M,)
+    evals: list[tuple[int, Tensor, Tensor]] = []
+    eval_time = 0.0
+
+    def freeze(m: int, at: int) -> None:
+        diverged[m] = at
+        frozen[m] = [p[m].clone() for p in params]
+        frozen_mask[m] = True
+
+    def run_eval(done: int) -> None:
+        nonlocal eval_time
+        t = time.perf_counter()
+        loss, acc = evaluate(stack, ex, ey, batch=cfg.eval_batch)
+        for m in range(M):
+            if diverged[m] is None and not all(bool(torch.isfinite(p[m]).all()) for p in params):
+                freeze(m, max(done - 1, 0))
+        evals.append((done, loss, acc))
+        eval_time += time.perf_counter() - t
+
+    tick = max(1, T // 100)
+    done = 0
+    interrupted = False
+    reason: str | None = None
+    with torch.no_grad():
+        try:
+            if cfg.eval_every:
+                run_eval(0)
+            for step in range(T):
+                if should_stop is not None and should_stop():
+                    interrupted, reason = True, "interrupted"
+                    break
+                idx = sampler.next()  # (B,)
+                torch.index_select(x_all, 0, idx, out=xb)  # (B, D)
+                torch.index_select(y_all, 0, idx, out=yb)  # (B,)
+                logits = engine.forward(xb, keep=True)  # (M, C, B)
+                loss, dlogits = engine.loss_and_grad(logits, yb)  # (M,), (M, C, B)
+                losses[step] = loss
+                if frozen:
+                    losses[step].masked_fill_(frozen_mask, math.nan)
+                if not bool(torch.isfinite(loss).all()):
+                    for m in torch.nonzero(~torch.isfinite(loss)).flatten().tolist():
+                        if diverged[m] is None:
+                            freeze(m, step)
+                            losses[step, m] = loss[m]
+                if on_step is not None:
+                    engine.backward(xb, dlogits, (grads, 0.0, 1.0))
+                    if step % cfg.log_every == 0:
+                        on_step(step, stack, loss)
+                    opt.apply(grads)
+                else:
+                    engine.backward(xb, dlogits, opt.targets())
+                    opt.finish()
+                for m, saved in frozen.items():
+                    for p, s in zip(params, saved, strict=True):
+                        p[m].copy_(s)
+                done = step + 1
+                if cfg.eval_every and done % cfg.eval_every == 0 and done < T:
+                    run_eval(done)
+                if progress is not None and (done % tick == 0 or done == T):
+                    live = losses[step][~frozen_mask]
+                    progress(done, T, loss=float(live.mean()) if len(live) else math.nan)
+                if len(frozen) == M:
+                    reason = "all models diverged"
+                    break
+        except KeyboardInterrupt:
+            interrupted, reason = True, "interrupted"
+        try:
+            if not evals or evals[-1][0] != done:
+                run_eval(done)
+        except KeyboardInterrupt:
+            interrupted, reason = True, "interrupted"
+    if not evals:  # interrupted before anything could be evaluated
+        nan = torch.full((M,), math.nan, dtype=torch.float64)
+        evals.append((done, nan, nan))
+    return TrainResult(
+        train_loss=losses[:done].clone(),
+        eval_iterations=[e[0] for e in evals],
+        eval_loss=torch.stack([e[1] for e in evals]),
+        eval_accuracy=torch.stack([e[2] for e in evals]),
+        diverged_at=diverged,
+        iterations=done,
+        interrupted=interrupted,
+        stop_reason=reason,
+        wall_seconds=time.perf_counter() - start,
+        eval_seconds=eval_time,
+        eval_examples=n_eval,
+        config=cfg,
+    )
