@@ -19,6 +19,7 @@ from .diagnosis import Audit, Diagnosis, audit, diagnose
 from .lsuv import LSUVResult, lsuv_
 from .schemes import Law, ParamInit, Scheme, fans, init_, register_scheme, scheme, schemes
 from .studies.compare import CompareConfig, CompareResult, compare
+from .studies.symmetry import SymmetryResult, symmetry
 from .train import TrainConfig, TrainResult
 
 try:
@@ -42,6 +43,7 @@ __all__ = [
     "ProbeResult",
     "Scheme",
     "SpecProbe",
+    "SymmetryResult",
     "TrainConfig",
     "TrainResult",
     "__version__",
@@ -60,5 +62,6 @@ __all__ = [
     "register_scheme",
     "scheme",
     "schemes",
+    "symmetry",
     "theory",
 ]
