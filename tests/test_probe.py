@@ -13,7 +13,8 @@ import torch
 import initlab
 from initlab import stats
 from initlab._atomic import jsonable
-from initlab._probe import DATA_SEED_OFFSET, auto_range, validate_results
+from initlab._probe import DATA_SEED_OFFSET, auto_range
+from initlab._probe_schema import validate_results
 from initlab.stack import Stack
 
 
@@ -84,6 +85,7 @@ def test_stacked_probe_equals_each_model_alone() -> None:
 WIDE_TOL = 0.06  # relative; the largest gap seen at width 1000, 3 seeds is ~3%
 
 
+@pytest.mark.slow  # width 1000 (or 20 layers x 500): a few seconds
 @pytest.mark.parametrize("act", ["tanh", "relu", "sigmoid"])
 def test_wide_layers_follow_mean_field_theory(act: str) -> None:
     inits = ["lecun_normal", "xavier_uniform", "torch_default"]
@@ -102,6 +104,7 @@ def test_wide_layers_follow_mean_field_theory(act: str) -> None:
         assert run.theory_exact is True
 
 
+@pytest.mark.slow  # width 1000 (or 20 layers x 500): a few seconds
 def test_theory_for_the_wrong_scheme_does_not_match() -> None:
     """Negative control: LeCun's prediction misses He-initialised ReLU layers by far more than tolerated."""
     res = initlab.probe(["he_normal", "lecun_normal"], "relu", layers=4, width=1000, samples=100)
@@ -124,6 +127,7 @@ def _log_slope(values: list[float]) -> float:
     )
 
 
+@pytest.mark.slow  # width 1000 (or 20 layers x 500): a few seconds
 def test_relu_he_keeps_std_and_lecun_halves_the_variance_per_layer() -> None:
     """Theory: He keeps q_l constant, LeCun halves it (std x 1/sqrt(2) per layer). At finite width each
     layer multiplies the variance by a random factor of relative sd ~sqrt(2/width) (6% at width 500),
@@ -150,6 +154,7 @@ def test_sigmoid_with_std_1_is_mostly_saturated() -> None:
     assert max(_col(res, "Xavier", "saturated_fraction")) < 0.01
 
 
+@pytest.mark.slow  # width 1000 (or 20 layers x 500): a few seconds
 def test_tanh_orthogonal_and_xavier_follow_theory_to_the_edge_of_chaos() -> None:
     res = initlab.probe(["orthogonal", "xavier_normal"], "tanh", layers=6, width=1000, samples=100)
     for label in ("orthogonal", "xavier_normal"):

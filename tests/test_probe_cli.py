@@ -10,7 +10,7 @@ import pytest
 import torch
 
 import initlab
-from initlab._probe import RESULTS_SCHEMA, validate_results
+from initlab._probe_schema import RESULTS_SCHEMA, validate_results
 from initlab.cli import main
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "results-probe.md"

@@ -17,7 +17,7 @@ from typing import NoReturn
 from .._errors import InitlabError
 
 #: Subcommand modules, in the order ``--help`` lists them.
-COMMANDS: list[str] = ["_schemes", "_diagnose", "_probe", "_symmetry", "_compare"]
+COMMANDS: list[str] = ["_schemes", "_diagnose", "_probe", "_symmetry", "_compare", "_reproduce"]
 
 
 class Parser(argparse.ArgumentParser):

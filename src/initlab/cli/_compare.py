@@ -37,8 +37,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "(= lecun_normal, std 1/sqrt(n), as in the study) and He, SGD lr 0.01, batch 128 drawn with "
         "replacement, 2000 iterations.",
     )
-    p.add_argument("--dataset", default=_D.dataset, help="mnist (bundled), fashion-mnist or kmnist (default mnist)")
-    p.add_argument("--data-dir", default=None, help="folder holding the dataset's four IDX files (searched first)")
+    p.add_argument(
+        "--dataset", default=_D.dataset, help="mnist (bundled), fashion-mnist or kmnist (default mnist)"
+    )
+    p.add_argument(
+        "--data-dir", default=None, help="folder holding the dataset's four IDX files (searched first)"
+    )
     p.add_argument("--layers", type=int, default=_D.layers, help=f"hidden layers (default {_D.layers})")
     p.add_argument("--width", type=int, default=_D.width, help=f"units per hidden layer (default {_D.width})")
     p.add_argument("--activation", default=_D.activation, help=f"activation (default {_D.activation})")
@@ -51,18 +55,32 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         + ")",
     )
     p.add_argument("--bias", choices=BIAS_MODES, default=_D.bias, help="initial biases (default zeros)")
-    p.add_argument("--iterations", type=int, default=_D.iterations, help=f"SGD steps (default {_D.iterations})")
-    p.add_argument("--batch-size", type=int, default=_D.batch_size, help=f"mini-batch size (default {_D.batch_size})")
+    p.add_argument(
+        "--iterations", type=int, default=_D.iterations, help=f"SGD steps (default {_D.iterations})"
+    )
+    p.add_argument(
+        "--batch-size", type=int, default=_D.batch_size, help=f"mini-batch size (default {_D.batch_size})"
+    )
     p.add_argument("--lr", type=float, default=_D.lr, help=f"learning rate (default {_D.lr})")
     p.add_argument("--optimizer", default=_D.optimizer, help=f"{', '.join(OPTIMIZERS)} (default sgd)")
-    p.add_argument("--momentum", type=float, default=_D.momentum, help="momentum for --optimizer momentum (0.9)")
+    p.add_argument(
+        "--momentum", type=float, default=_D.momentum, help="momentum for --optimizer momentum (0.9)"
+    )
     p.add_argument(
         "--sampling", default=_D.sampling, help=f"{' or '.join(SAMPLINGS)} (default replacement, the study's)"
     )
-    p.add_argument("--eval-every", type=int, default=_D.eval_every, help="test-set evaluation period (default 200)")
-    p.add_argument("--seeds", type=int, default=_D.seeds, help="seeds per init; figures show mean and band (default 1)")
-    p.add_argument("--seed", type=int, default=_D.seed, help="first init seed, and the batch seed (default 0)")
-    p.add_argument("--smooth", type=int, default=_D.smooth, help="moving-average window in iterations (default 25)")
+    p.add_argument(
+        "--eval-every", type=int, default=_D.eval_every, help="test-set evaluation period (default 200)"
+    )
+    p.add_argument(
+        "--seeds", type=int, default=_D.seeds, help="seeds per init; figures show mean and band (default 1)"
+    )
+    p.add_argument(
+        "--seed", type=int, default=_D.seed, help="first init seed, and the batch seed (default 0)"
+    )
+    p.add_argument(
+        "--smooth", type=int, default=_D.smooth, help="moving-average window in iterations (default 25)"
+    )
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     p.add_argument("--out", default=None, help="run folder (default runs/compare-<date>-<time>)")
     p.set_defaults(run=run)
@@ -141,15 +159,18 @@ def run(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     out_path = args.out or f"runs/compare-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
     folder = RunFolder(out_path)
-    folder.write_config("compare", {**cfg.to_dict(), "data_dir": args.data_dir, "threads": torch.get_num_threads()})
+    folder.write_config(
+        "compare", {**cfg.to_dict(), "data_dir": args.data_dir, "threads": torch.get_num_threads()}
+    )
     out = console()
     stop = _Stop()
     models = len(cfg.inits) * cfg.seeds
     t0 = time.perf_counter()
-    with ExitStack() as bars:
-        ds = load_dataset(cfg.dataset, data_dir=args.data_dir, progress=_LazyBar(bars))
-    with _sigint(stop), progress(f"training {models} model{'s' if models > 1 else ''}") as tick:
-        result = compare(cfg, dataset=ds, progress=tick, should_stop=stop)
+    with _sigint(stop):  # Ctrl-C from here on: stop cleanly, write what was trained
+        with ExitStack() as bars:
+            ds = load_dataset(cfg.dataset, data_dir=args.data_dir, progress=_LazyBar(bars))
+        with progress(f"training {models} model{'s' if models > 1 else ''}") as tick:
+            result = compare(cfg, dataset=ds, progress=tick, should_stop=stop)
     wall = time.perf_counter() - t0
     write_results(folder, result)
     out.print(summary_table(result))
@@ -161,7 +182,9 @@ def run(args: argparse.Namespace) -> int:
         f"(+ {tr.eval_seconds:.1f} s evaluating; {wall:.1f} s in all). Run folder: {folder.path}"
     )
     if result.partial:
-        out.print(f"Interrupted after {tr.iterations} of {cfg.iterations} iterations: results marked partial.")
+        out.print(
+            f"Interrupted after {tr.iterations} of {cfg.iterations} iterations: results marked partial."
+        )
         return 130
     return 0
 
@@ -194,6 +217,13 @@ def summary_table(result: CompareResult) -> Any:
                 f"{r['diverged']}/{r['seeds']}",
             ]
         )
-    cols = ["label", "spec", "seeds", f"train loss (last {result.config.smooth})", "test accuracy", "diverged"]
+    cols = [
+        "label",
+        "spec",
+        "seeds",
+        f"train loss (last {result.config.smooth})",
+        "test accuracy",
+        "diverged",
+    ]
     title = "initlab compare" + (" (partial)" if result.partial else "")
     return table(title, cols, rows)

@@ -65,11 +65,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 def _inputs(name: str, samples: int) -> Any:
     """The first ``samples`` training examples of a catalogued dataset, ``(samples, features)``."""
+    if samples <= 0:
+        raise InitlabError(f"samples must be >= 1, got {samples}")
     from ..data import load_dataset
 
     ds = load_dataset(name)
-    if samples <= 0:
-        raise InitlabError(f"samples must be >= 1, got {samples}")
     if samples > ds.train_x.shape[0]:
         raise InitlabError(f"--samples {samples}: {ds.name} has only {ds.train_x.shape[0]} training examples")
     return ds.train_x[:samples]
@@ -109,8 +109,12 @@ def run(args: argparse.Namespace) -> int:
 def _table(result: ProbeResult, spec_run: SpecProbe) -> tuple[str, list[str], list[list[Any]]]:
     mf = spec_run.mean_field
     title = f"{spec_run.label} ({spec_run.spec}), {result.activation}"
-    if mf is not None:
-        title += f": chi_1 = {mf.chi_1:.3g}, {mf.regime}"
+    if mf is not None and mf.regime == "divergent":
+        title += ": the variance diverges with depth (no mean-field fixed point)"
+    elif mf is not None:
+        title += f": chi_1 = {mf.chi_1:.3g}, {mf.regime}, q* = {mf.q_star:.3g}"
+    else:
+        title += ": mean-field theory does not apply to this scheme"
     cols = ["layer", "std", "theory", "mean", "saturated", "zero", "dead", "NaN/Inf", "grad std", "theory"]
     rows: list[list[Any]] = []
     for la in spec_run.layers:

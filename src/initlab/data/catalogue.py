@@ -224,7 +224,7 @@ register_dataset(
             "Sneaker",
             "Bag",
             "Ankle boot",
-        ),  # fmt: skip
+        ),
         license="MIT",
         citation="H. Xiao, K. Rasul, R. Vollgraf, Fashion-MNIST, arXiv:1708.07747 (2017)",
     )
@@ -243,6 +243,6 @@ register_dataset(
         mirrors=("http://codh.rois.ac.jp/kmnist/dataset/kmnist/",),
         classes=("o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo"),
         license="CC BY-SA 4.0",
-        citation="T. Clanuwat et al., Deep Learning for Classical Japanese Literature, arXiv:1812.01718 (2018)",
+        citation="T. Clanuwat et al., Deep Learning for Classical Japanese Literature, arXiv:1812.01718",
     )
 )

@@ -113,6 +113,7 @@ class CompareResult:
     model_seed: list[int]  #: per model: its init seed
     train: TrainResult
     dataset: dict[str, Any] = field(default_factory=dict)
+    stack: Stack | None = None  #: the trained models (not part of ``to_dict``)
 
     @property
     def partial(self) -> bool:
@@ -240,7 +241,11 @@ def compare(
     cfg = config if config is not None else CompareConfig()
     cfg.validate()
     schemes = cfg.schemes()
-    ds = dataset if dataset is not None else load_dataset(cfg.dataset, data_dir=data_dir, progress=download_progress)
+    ds = (
+        dataset
+        if dataset is not None
+        else load_dataset(cfg.dataset, data_dir=data_dir, progress=download_progress)
+    )
     widths = [ds.features] + [cfg.width] * cfg.layers + [ds.n_classes]
     model_spec = [i for i in range(len(schemes)) for _ in range(cfg.seeds)]
     model_seed = [cfg.seed + j for _ in schemes for j in range(cfg.seeds)]
@@ -273,4 +278,5 @@ def compare(
             "test_examples": len(ds.test_x),
             "files": ds.files,
         },
+        stack=stack,
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .optim import OPTIMIZERS, Adam, Momentum, Optimizer, SGD, make_optimizer
+from .optim import OPTIMIZERS, SGD, Adam, Momentum, Optimizer, make_optimizer
 from .trainer import SAMPLINGS, OnStep, TrainConfig, TrainResult, evaluate, train
 
 __all__ = [

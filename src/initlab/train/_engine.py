@@ -74,18 +74,13 @@ class Engine:
         h = a.view(B, M, d1).transpose(0, 1)  # (M, B, H), strided
         for layer in range(1, L - 1):
             wt = W[layer].transpose(1, 2)  # (M, H_in, H_out)
-            if b is None:
-                z = torch.bmm(h, wt)  # (M, B, H)
-            else:
-                z = torch.baddbmm(b[layer].unsqueeze(1), h, wt)  # (M, B, H)
+            z = torch.bmm(h, wt) if b is None else torch.baddbmm(b[layer].unsqueeze(1), h, wt)  # (M, B, H)
             h = self.act(z)  # (M, B, H)
             zs.append(z)
             hs.append(h)
         hT = h.transpose(1, 2)  # (M, H, B)
-        if b is None:
-            logits = torch.bmm(W[L - 1], hT)  # (M, C, B)
-        else:
-            logits = torch.baddbmm(b[L - 1].unsqueeze(2), W[L - 1], hT)  # (M, C, B)
+        wl = W[L - 1]  # (M, C, H)
+        logits = torch.bmm(wl, hT) if b is None else torch.baddbmm(b[L - 1].unsqueeze(2), wl, hT)  # (M, C, B)
         if keep:
             self._zs, self._hs = zs, hs
         return logits
@@ -95,7 +90,7 @@ class Engine:
     @staticmethod
     def loss_and_grad(logits: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
         """Per-model mean cross-entropy ``(M,)`` and its gradient w.r.t. the logits ``(M, C, B)``."""
-        M, C, B = logits.shape
+        M, _, B = logits.shape
         mx = logits.amax(1, keepdim=True)  # (M, 1, B)
         e = (logits - mx).exp_()  # (M, C, B)
         s = e.sum(1, keepdim=True)  # (M, 1, B)
@@ -109,7 +104,7 @@ class Engine:
     @staticmethod
     def loss_and_correct(logits: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
         """Summed cross-entropy ``(M,)`` (float64) and number of correct argmax predictions ``(M,)``."""
-        M, C, B = logits.shape
+        M, _, B = logits.shape
         lse = torch.logsumexp(logits, dim=1)  # (M, B)
         picked = logits.gather(1, y.view(1, 1, B).expand(M, 1, B)).squeeze(1)  # (M, B)
         correct = (logits.argmax(1) == y.view(1, B)).sum(1)  # (M,)

@@ -209,9 +209,9 @@ def train(
     M, T, B = stack.M, cfg.iterations, cfg.batch_size
     grads: list[Tensor] = []
     if on_step is not None:
-        for p in engine.parameters():
-            p.grad = torch.zeros_like(p)
-            grads.append(p.grad)
+        for param in engine.parameters():
+            param.grad = torch.zeros_like(param)
+            grads.append(param.grad)
 
     x_all = dataset.train_x.contiguous()  # (N, D)
     y_all = dataset.train_y.contiguous()  # (N,)

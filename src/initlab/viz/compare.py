@@ -76,8 +76,16 @@ def compare_figure(result: CompareResult) -> Any:
     ax_loss.set_ylabel("training loss (cross-entropy, nats)")
     ax_loss.set_title(f"Training loss, moving average over {result.config.smooth} iterations")
     ax_loss.axhline(math.log(10), color="0.6", lw=0.8, ls=":")
-    ax_loss.text(0.99, math.log(10), "ln 10 (chance)", color="0.45", fontsize=8, ha="right", va="bottom",
-                 transform=ax_loss.get_yaxis_transform())  # fmt: skip
+    ax_loss.text(
+        0.99,
+        math.log(10),
+        "ln 10 (chance)",
+        color="0.45",
+        fontsize=8,
+        ha="right",
+        va="bottom",
+        transform=ax_loss.get_yaxis_transform(),
+    )
     ax_loss.legend(loc="upper right", bbox_to_anchor=(1.0, 0.9), frameon=False)
     ax_loss.grid(alpha=0.3)
 
@@ -94,6 +102,8 @@ def compare_figure(result: CompareResult) -> Any:
     notes = " ".join(result.notes)
     fig.suptitle(_title(result), fontsize=11)
     if notes or band:
-        fig.text(0.5, -0.01, (notes + band).strip(), ha="center", va="top", fontsize=8.5, color="0.3", wrap=True)
+        fig.text(
+            0.5, -0.01, (notes + band).strip(), ha="center", va="top", fontsize=8.5, color="0.3", wrap=True
+        )
     fig.tight_layout()
     return fig

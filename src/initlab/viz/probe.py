@@ -100,6 +100,7 @@ def histogram_figure(
         lo, hi = run.hist_range
         edges = run.edges
         width = (hi - lo) / run.bins
+        tallest, most_notes = 0.0, 0
         for c, i in enumerate(picked):
             ax = axes[r][c]
             layer = run.layers[i]
@@ -112,6 +113,7 @@ def histogram_figure(
                 zero_bin = min(int((0.0 - lo) / width), run.bins - 1)
                 frac[zero_bin] = max(frac[zero_bin] - zero, 0.0)
             ax.bar(edges[:-1], [100 * f for f in frac], width=width, align="edge", color=color(r), lw=0)
+            tallest = max(tallest, 100 * max(frac))
             ax.set_xlim(lo, hi)
             ax.set_xticks([lo, (lo + hi) / 2, hi], [_tick(lo), _tick((lo + hi) / 2), _tick(hi)])
             ax.tick_params(labelsize=7, length=2, pad=1.5)
@@ -122,10 +124,11 @@ def histogram_figure(
             if r == 0:
                 ax.set_title(f"{i + 1}-layer", fontsize=9)
             notes = _panel_notes(run, i, zero_bin)
+            most_notes = max(most_notes, len(notes))
             for k, (text, col) in enumerate(notes):
                 ax.text(
                     0.97,
-                    0.95 - 0.13 * k,
+                    0.97 - 0.11 * k,
                     text,
                     transform=ax.transAxes,
                     ha="right",
@@ -136,6 +139,8 @@ def histogram_figure(
             for side in ("top", "right"):
                 ax.spines[side].set_visible(False)
         axes[r][0].set_ylabel(f"{run.label}\n% of entries", fontsize=8.5)
+        # headroom above the tallest bar of the row for the notes (the row shares its y axis)
+        axes[r][0].set_ylim(0, (tallest or 1.0) * (1.05 + 0.12 * most_notes))
     fig.suptitle(f"{result.activation}: activation histograms per layer — {_setup(result)}", fontsize=10)
     return fig
 
@@ -155,9 +160,10 @@ def _positive(values: Sequence[float]) -> list[float]:
 def summary_figure(result: ProbeResult) -> Any:
     """Std per layer for every spec on log axes: activations, ∂L/∂z and ∂L/∂W.
 
-    Measured values are solid lines (mean over seeds, with the min-max band over seeds when there are
-    several); the mean-field prediction is dashed in the same colour. Values that are 0 or not finite
-    cannot sit on a log axis: they are left out, and a spec with no value left is named in the panel.
+    Measured values are dots on a pale solid line (mean over seeds, with the min-max band over seeds
+    when there are several); the mean-field prediction is dashed on top, in the same colour. Values
+    that are 0 or not finite cannot sit on a log axis: they are left out, and a spec with no value
+    left is named in the panel.
     """
     plt = pyplot()
     from matplotlib.lines import Line2D
@@ -178,13 +184,14 @@ def summary_figure(result: ProbeResult) -> Any:
             if all(math.isnan(v) for v in mean):
                 off_scale.append(run.label)
                 continue
-            ax.plot(x, mean, marker="o", ms=3.5, lw=1.6, color=color(k))
+            ax.plot(x, mean, lw=2.2, alpha=0.45, color=color(k), zorder=2)
+            ax.plot(x, mean, ls="none", marker="o", ms=4, color=color(k), zorder=2)
             if seeds > 1:
                 ax.fill_between(x, low, high, color=color(k), alpha=0.2, lw=0)
             pred = _positive(run.theory_series(field))
             if any(math.isfinite(v) for v in pred):
                 any_theory = True
-                ax.plot(x, pred, ls="--", lw=1.2, color=color(k))
+                ax.plot(x, pred, ls=(0, (4, 2)), lw=1.3, color=color(k), zorder=3)
         if len(off_scale) < len(runs):
             ax.set_yscale("log")
         if off_scale:
@@ -196,6 +203,8 @@ def summary_figure(result: ProbeResult) -> Any:
                 fontsize=7,
                 color="0.35",
                 va="bottom",
+                zorder=5,
+                bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "none", "pad": 1.0},
             )
         ax.set_title(title, fontsize=10)
         ax.set_xlabel("layer")
@@ -207,10 +216,11 @@ def summary_figure(result: ProbeResult) -> Any:
             ax.xaxis.get_major_locator().set_params(integer=True)
         ax.grid(True, which="major", alpha=0.3)
     handles: list[Any] = [
-        Line2D([], [], color=color(k), marker="o", ms=3.5, label=run.label) for k, run in enumerate(runs)
+        Line2D([], [], color=color(k), marker="o", ms=4, lw=2.2, alpha=0.8, label=run.label)
+        for k, run in enumerate(runs)
     ]
     if any_theory:
-        handles.append(Line2D([], [], color="0.3", ls="--", label="mean-field theory"))
+        handles.append(Line2D([], [], color="0.3", ls=(0, (4, 2)), lw=1.3, label="mean-field theory"))
     if seeds > 1:
         handles.append(Patch(color="0.3", alpha=0.2, label=f"min–max over {seeds} seeds"))
     fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 6), frameon=False)

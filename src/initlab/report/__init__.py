@@ -1,0 +1,8 @@
+"""The reproduce report: findings computed from the measurements, rendered as HTML and Markdown."""
+
+from __future__ import annotations
+
+from .build import FIGURES, Report, build
+from .findings import derive, fmt
+
+__all__ = ["FIGURES", "Report", "build", "derive", "fmt"]

@@ -1,0 +1,344 @@
+"""The ``reproduce`` study: the whole classic initialization study, end to end, in one call.
+
+Parts, in the study's order, each run through another study's Python API:
+
+1. **symmetry** -- zero vs constant vs random weights (:func:`initlab.studies.symmetry.symmetry`,
+   its defaults: ReLU, 4 hidden layers of 100 units, MNIST, SGD 0.01, batch 128);
+2. **probe** -- activation histograms, 5 layers x 100 units, 1000 N(0, 1) inputs
+   (:func:`initlab.probe`): sigmoid under ``std=1``, ``std=0.01`` and the study's "Xavier"
+   (``lecun_normal``); ReLU and tanh under ``std=0.01``, Xavier and He;
+3. **glorot** -- the book's "Xavier" beside true Glorot (``xavier_normal``) on the same probe but with
+   a 784-wide input (MNIST's), since on square layers the two rules are the same;
+4. **compare** -- the MNIST comparison (:func:`initlab.studies.compare.compare`): std=0.01 vs Xavier vs
+   He, 5-layer ReLU network, several seeds.
+
+The result's :meth:`ReproduceResult.to_dict` holds every part's own ``to_dict()``; the findings the
+report quotes are derived from that document by :func:`initlab.report.findings.derive`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from .._errors import InitlabError
+from .._probe import ProbeResult, probe
+from ..data import Dataset, load_dataset
+from ..schemes import scheme
+from .compare import DEFAULT_INITS as COMPARE_INITS
+from .compare import CompareConfig, CompareResult, compare
+from .symmetry import SymmetryResult, symmetry
+
+SCHEMA_ID = "initlab.reproduce/1"
+ACTIVATIONS = ("sigmoid", "relu", "tanh")
+STD_1 = "std=1: normal(std=1)"
+STD_001 = "std=0.01: normal(std=0.01)"
+XAVIER = "Xavier: lecun_normal"
+HE = "He: he_normal"
+GLOROT = "Glorot: xavier_normal"
+#: The inits probed per activation (the classic study's choice).
+PROBE_INITS: dict[str, tuple[str, ...]] = {
+    "sigmoid": (STD_1, STD_001, XAVIER),
+    "relu": (STD_001, XAVIER, HE),
+    "tanh": (STD_001, XAVIER, HE),
+}
+GLOROT_INITS = (XAVIER, GLOROT)
+GLOROT_INPUT_DIM = 784  #: MNIST's input size: fan_in != fan_out in layer 1, so the two rules differ
+PARTS = ("symmetry", "probe", "glorot", "compare")
+
+Progress = Callable[..., None]
+
+
+@dataclass(frozen=True)
+class ReproduceConfig:
+    """What a reproduce run does. ``quick()`` gives the smoke-test version."""
+
+    seed: int = 0
+    quick: bool = False
+    symmetry_iterations: int = 2000
+    symmetry_log_every: int | None = None  #: default: the symmetry lab's (iterations / 40)
+    symmetry_rank_batch: int = 500
+    layers: int = 5  #: probe: hidden layers
+    width: int = 100  #: probe: units per layer
+    samples: int = 1000  #: probe: N(0, 1) inputs
+    probe_seeds: int = 3  #: probe: weight seeds per init (histograms and stds are seed means)
+    iterations: int = 2000  #: MNIST comparison: SGD iterations
+    seeds: int = 5  #: MNIST comparison: seeds per init
+    batch_size: int = 128
+    lr: float = 0.01
+
+    @classmethod
+    def quick_config(cls, seed: int = 0) -> ReproduceConfig:
+        """A smoke version in seconds: the same parts, few iterations and seeds."""
+        return cls(
+            seed=seed,
+            quick=True,
+            symmetry_iterations=150,
+            symmetry_log_every=10,
+            symmetry_rank_batch=200,
+            probe_seeds=1,
+            iterations=150,
+            seeds=2,
+        )
+
+    def validate(self) -> None:
+        for name in ("symmetry_iterations", "layers", "width", "samples", "probe_seeds", "iterations", "seeds"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
+                raise InitlabError(f"{name} must be a positive integer, got {v!r}")
+        if self.seed < 0:
+            raise InitlabError(f"seed must be >= 0, got {self.seed}")
+
+    def compare_config(self) -> CompareConfig:
+        return CompareConfig(
+            seeds=self.seeds,
+            seed=self.seed,
+            iterations=self.iterations,
+            batch_size=self.batch_size,
+            lr=self.lr,
+            inits=COMPARE_INITS,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def environment() -> dict[str, Any]:
+    """Versions, CPU model and thread counts: the setup note of the report."""
+    import numpy
+    import torch
+
+    from .. import __version__
+
+    return {
+        "initlab": __version__,
+        "python": sys.version.split()[0],
+        "torch": torch.__version__,
+        "numpy": numpy.__version__,
+        "platform": platform.platform(),
+        "cpu": _cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
+    }
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.lower().startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown"
+
+
+def reference_std(act: str) -> float:
+    """Std of ``phi(z)``, ``z ~ N(0, 1)``: the activation's natural output scale (collapse reference)."""
+    from .. import theory
+
+    m2 = theory.second_moment(act, 1.0)
+    m1 = theory.activation_mean(act, 1.0)
+    return math.sqrt(max(m2 - m1 * m1, 0.0))
+
+
+@dataclass
+class ReproduceResult:
+    """Every part's result (``None``/empty where the run stopped before it), timings and environment."""
+
+    config: ReproduceConfig
+    environment: dict[str, Any]
+    symmetry: SymmetryResult | None = None
+    probes: dict[str, ProbeResult] = field(default_factory=dict)
+    glorot: dict[str, ProbeResult] = field(default_factory=dict)
+    compare: CompareResult | None = None
+    seconds: dict[str, float] = field(default_factory=dict)
+    interrupted: bool = False
+
+    @property
+    def completed(self) -> list[str]:
+        """The parts that ran to the end."""
+        done = []
+        if self.symmetry is not None and not self.symmetry.interrupted:
+            done.append("symmetry")
+        if len(self.probes) == len(ACTIVATIONS):
+            done.append("probe")
+        if len(self.glorot) == len(ACTIVATIONS):
+            done.append("glorot")
+        if self.compare is not None and not self.compare.partial:
+            done.append("compare")
+        return done
+
+    def to_dict(self) -> dict[str, Any]:
+        """The measurements (``results.json`` without its ``findings``; see docs/results-reproduce.md)."""
+        glorot_std = {
+            s.label: s.std((self.config.width, GLOROT_INPUT_DIM)) for s in (scheme(x) for x in GLOROT_INITS)
+        }
+        return {
+            "study": "reproduce",
+            "schema": SCHEMA_ID,
+            "partial": self.interrupted,
+            "quick": self.config.quick,
+            "completed": self.completed,
+            "config": self.config.to_dict(),
+            "environment": self.environment,
+            "seconds": dict(self.seconds),
+            "parts": {
+                "symmetry": None if self.symmetry is None else self.symmetry.to_dict(),
+                "probe": {
+                    "inits": {a: list(PROBE_INITS[a]) for a in ACTIVATIONS},
+                    "reference_std": {a: reference_std(a) for a in ACTIVATIONS},
+                    "activations": {a: r.to_dict() for a, r in self.probes.items()},
+                },
+                "glorot": {
+                    "input_dim": GLOROT_INPUT_DIM,
+                    "layer1_weight_std": glorot_std,
+                    "activations": {a: r.to_dict() for a, r in self.glorot.items()},
+                },
+                "compare": None if self.compare is None else self.compare.to_dict(),
+            },
+        }
+
+    def figures(self) -> dict[str, Callable[[], Any]]:
+        """``stem -> make_figure()`` for every figure the report shows, for the parts that ran."""
+        from ..viz import reproduce as viz
+
+        out: dict[str, Callable[[], Any]] = {}
+        sym = self.symmetry
+        if sym is not None and sym.cases and sym.iterations_done > 0:
+            out["symmetry_units"] = sym.figure_distinct_units
+            out["symmetry_training"] = sym.figure_training
+        for act, res in self.probes.items():
+            out[f"histograms_{act}"] = res.histogram_figure
+        if self.probes:
+            out["std_per_layer"] = lambda: viz.std_per_layer_figure(self.probes)
+        if self.glorot:
+            out["glorot_vs_xavier"] = lambda: viz.glorot_figure(self.glorot)
+        cmp = self.compare
+        if cmp is not None and cmp.train.iterations > 0:
+            from ..viz.compare import compare_figure
+
+            out["mnist_compare"] = lambda: compare_figure(cmp)
+        return out
+
+
+class _Ticker:
+    """Maps each part's ``progress(done, total)`` onto one bar over the whole run (model-iterations)."""
+
+    def __init__(self, cfg: ReproduceConfig, progress: Progress | None) -> None:
+        self.progress = progress
+        self.weights = {
+            "symmetry": 4 * cfg.symmetry_iterations * 2,  # 4 models, plus the per-step recorder
+            "probe": 200 * len(ACTIVATIONS),
+            "glorot": 100 * len(ACTIVATIONS),
+            "compare": len(COMPARE_INITS) * cfg.seeds * cfg.iterations,
+        }
+        self.total = sum(self.weights.values())
+        self.offset = 0
+
+    def part(self, name: str) -> Progress:
+        offset, weight = self.offset, self.weights[name]
+
+        def tick(done: int, total: int, **info: Any) -> None:
+            if self.progress is not None and total:
+                self.progress(offset + round(weight * done / total), self.total, part=name, **info)
+
+        return tick
+
+    def finish(self, name: str) -> None:
+        self.part(name)(1, 1)  # the bar reaches the end of this part
+        self.offset += self.weights[name]
+
+
+def reproduce(
+    config: ReproduceConfig | None = None,
+    *,
+    quick: bool = False,
+    dataset: Dataset | None = None,
+    progress: Progress | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> ReproduceResult:
+    """Run every part of the classic study; returns a :class:`ReproduceResult`.
+
+    ``quick=True`` (without a ``config``) runs :meth:`ReproduceConfig.quick_config`. ``dataset``
+    (MNIST) skips loading. ``progress(done, total, part=..., **info)`` reports one bar over the
+    whole run; ``should_stop()`` is polled by the trainers between steps and between parts: when it
+    returns True (or on Ctrl-C) the run ends after the current step, the parts not reached are
+    left out, and the result is marked ``interrupted``.
+    """
+    if config is not None and quick:
+        raise InitlabError("pass either a config or quick=True (ReproduceConfig.quick_config()), not both")
+    cfg = config if config is not None else ReproduceConfig.quick_config() if quick else ReproduceConfig()
+    cfg.validate()
+    result = ReproduceResult(config=cfg, environment=environment())
+    ticker = _Ticker(cfg, progress)
+    stop = should_stop if should_stop is not None else (lambda: False)
+    start = time.perf_counter()
+    try:
+        t = time.perf_counter()
+        data = dataset if dataset is not None else load_dataset("mnist")
+        result.seconds["data"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        result.symmetry = symmetry(
+            iterations=cfg.symmetry_iterations,
+            log_every=cfg.symmetry_log_every,
+            rank_batch=cfg.symmetry_rank_batch,
+            batch_size=cfg.batch_size,
+            lr=cfg.lr,
+            seed=cfg.seed,
+            dataset=data,
+            progress=ticker.part("symmetry"),
+            should_stop=should_stop,
+        )
+        result.seconds["symmetry"] = time.perf_counter() - t
+        if result.symmetry.interrupted or stop():
+            result.interrupted = True
+            return result
+        ticker.finish("symmetry")
+
+        for part, store, inits, input_dim in (
+            ("probe", result.probes, PROBE_INITS, None),
+            ("glorot", result.glorot, dict.fromkeys(ACTIVATIONS, GLOROT_INITS), GLOROT_INPUT_DIM),
+        ):
+            t = time.perf_counter()
+            for k, act in enumerate(ACTIVATIONS):
+                store[act] = probe(
+                    list(inits[act]),
+                    act,
+                    layers=cfg.layers,
+                    width=cfg.width,
+                    samples=cfg.samples,
+                    seeds=cfg.probe_seeds,
+                    seed=cfg.seed,
+                    input_dim=input_dim,
+                )
+                ticker.part(part)(k + 1, len(ACTIVATIONS))
+                if stop():
+                    result.interrupted = True
+                    break
+            result.seconds[part] = time.perf_counter() - t
+            if result.interrupted:
+                return result
+            ticker.finish(part)
+
+        t = time.perf_counter()
+        result.compare = compare(
+            cfg.compare_config(), dataset=data, progress=ticker.part("compare"), should_stop=should_stop
+        )
+        result.seconds["compare"] = time.perf_counter() - t
+        result.interrupted = result.compare.partial
+        if not result.interrupted:
+            ticker.finish("compare")
+    except KeyboardInterrupt:  # between or inside a probe; the trainers catch their own
+        result.interrupted = True
+    finally:
+        result.seconds["total"] = time.perf_counter() - start
+    return result

@@ -1,0 +1,67 @@
+"""Shared by the reproduce tests: one ``--quick`` run per test session, and the number check."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from initlab.cli import main
+
+_RUNS: dict[str, Path] = {}
+
+#: A number as the report writes it: optional minus, digits, decimals, exponent ("1.31e-6").
+NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:e-?\d+)?")
+CODE_SPAN = re.compile(r"`[^`]*`")
+LINK_TARGET = re.compile(r"\]\([^)]*\)")
+
+
+def quick_run(factory: pytest.TempPathFactory) -> Path:
+    """The run folder of ``initlab reproduce --quick`` (run once per session)."""
+    if "quick" not in _RUNS:
+        out = factory.mktemp("reproduce-quick")
+        assert main(["reproduce", "--quick", "--threads", "1", "--out", str(out)]) == 0
+        _RUNS["quick"] = out
+    return _RUNS["quick"]
+
+
+def quoted_numbers(markdown: str) -> list[str]:
+    """Every number in the report's prose and tables.
+
+    Left out, on principle: inline code (labels such as `std=0.01`, specs, versions, commands) and
+    link/image targets (file names). A ``-`` directly after a letter or digit is a hyphen
+    ("layer-1"), not a minus sign.
+    """
+    text = LINK_TARGET.sub("]", CODE_SPAN.sub(" ", markdown))
+    out = []
+    for m in NUMBER.finditer(text):
+        token = m.group()
+        before = text[m.start() - 1] if m.start() else " "
+        if token.startswith("-") and (before.isalnum() or before in "_-"):
+            token = token[1:]
+        out.append(token)
+    return out
+
+
+def numeric_leaves(obj: Any) -> set[float]:
+    """Every number (not boolean) anywhere in a JSON value."""
+    found: set[float] = set()
+    if isinstance(obj, bool) or obj is None or isinstance(obj, str):
+        return found
+    if isinstance(obj, int | float):
+        found.add(float(obj))
+    elif isinstance(obj, dict):
+        for v in obj.values():
+            found |= numeric_leaves(v)
+    elif isinstance(obj, list):
+        for v in obj:
+            found |= numeric_leaves(v)
+    return found
+
+
+def unquoted(markdown: str, findings: dict[str, Any]) -> list[str]:
+    """Numbers of ``markdown`` that are not values of ``findings``."""
+    values = numeric_leaves(findings)
+    return [t for t in quoted_numbers(markdown) if float(t) not in values]
