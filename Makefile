@@ -12,7 +12,8 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/initlab schemes
+	$(BIN)/initlab reproduce --out runs/reproduce
+	@echo "The report: $(CURDIR)/runs/reproduce/report.html (also report.md; numbers in results.json)"
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

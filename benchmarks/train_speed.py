@@ -20,6 +20,7 @@ as a check). Times are training only: no evaluation, data already in memory.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import time
@@ -51,8 +52,8 @@ BATCH, LR = 128, 0.01
 
 
 def flops_per_model_step(widths: list[int], batch: int) -> int:
-    """Matmul FLOPs of one SGD step of one model: forward, weight gradients, input gradients (not layer 0's)."""
-    macs = [i * o for i, o in zip(widths[:-1], widths[1:], strict=True)]
+    """Matmul FLOPs of one SGD step of one model: forward, weight and input gradients (none into x)."""
+    macs = [i * o for i, o in itertools.pairwise(widths)]
     return 2 * batch * (2 * sum(macs) + sum(macs[1:]))
 
 
@@ -95,16 +96,16 @@ def run_plain(
     """(b): one ordinary model after another at each step, autograd and torch.optim.SGD."""
     models = [stack.to_sequential(m) for m in range(stack.M)]
     opts = [torch.optim.SGD(m.parameters(), lr=LR) for m in models]
-    last = [0.0] * len(models)
+    last = [torch.zeros(())] * len(models)
     t = time.perf_counter()
     for i in idx:
         xb, yb = x[i], y[i]
         for k, (model, opt) in enumerate(zip(models, opts, strict=True)):
             loss = F.cross_entropy(model(xb), yb)
             opt.zero_grad()
-            loss.backward()
+            loss.backward()  # type: ignore[no-untyped-call]
             opt.step()
-            last[k] = loss
+            last[k] = loss.detach()
     elapsed = time.perf_counter() - t
     return elapsed, [float(v) for v in last]
 
@@ -181,9 +182,8 @@ def main() -> None:
     idx = batches(len(x), T, 0)
     peak = matmul_rate()
     fl = flops_per_model_step(WIDTHS, BATCH)
-    print(
-        f"torch {torch.__version__}, {torch.get_num_threads()} threads, numpy {np.__version__}; load avg {load0:.2f}"
-    )
+    threads = torch.get_num_threads()
+    print(f"torch {torch.__version__}, {threads} threads, numpy {np.__version__}; load avg {load0:.2f}")
     print(f"float32 matmul rate (4096^3, best of 5): {peak:.0f} GFLOP/s")
     work3 = fl * 3 * T
     print(f"classic workload: 3 models x {T} iterations x batch {BATCH}: {work3 / 1e9:.0f} GFLOP, "
@@ -207,7 +207,8 @@ def main() -> None:
 
     def row(name: str, secs: float, work: float, models: int) -> str:
         rate = work / secs / 1e9
-        return f"{name:<44} {secs:8.2f} s {secs / models:7.3f} s/model {rate:7.1f} GFLOP/s {100 * rate / peak:5.1f}%"
+        share = 100 * rate / peak
+        return f"{name:<44} {secs:8.2f} s {secs / models:7.3f} s/model {rate:7.1f} GFLOP/s {share:5.1f}%"
 
     print()
     print(f"{'implementation':<44} {'time':>10} {'per model':>15} {'rate':>15} {'of matmul':>9}")
@@ -218,9 +219,8 @@ def main() -> None:
     print(row("(a) initlab trainer, 30 models (10 x 3 seeds)", ts, work30, 30))
     print()
     print("final training losses (same batches, same initial weights):")
-    print(
-        f"  (a) {[round(v, 4) for v in la]}\n  (b) {[round(v, 4) for v in lb]}\n  (c) {[round(v, 4) for v in lc]}"
-    )
+    for name, losses in (("a", la), ("b", lb), ("c", lc)):
+        print(f"  ({name}) {[round(v, 4) for v in losses]}")
     per_b, per_s = tb / 3, ts / 30
     checks = [
         ("classic: (a) >= 3x faster than (c)", tc / ta, 3.0),

@@ -16,6 +16,7 @@ _RUNS: dict[str, Path] = {}
 NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:e-?\d+)?")
 CODE_SPAN = re.compile(r"`[^`]*`")
 LINK_TARGET = re.compile(r"\]\([^)]*\)")
+REFERENCES_HEADING = "\n## References\n"
 
 
 def quick_run(factory: pytest.TempPathFactory) -> Path:
@@ -30,11 +31,13 @@ def quick_run(factory: pytest.TempPathFactory) -> Path:
 def quoted_numbers(markdown: str) -> list[str]:
     """Every number in the report's prose and tables.
 
-    Left out, on principle: inline code (labels such as `std=0.01`, specs, versions, commands) and
-    link/image targets (file names). A ``-`` directly after a letter or digit is a hyphen
-    ("layer-1"), not a minus sign.
+    Left out, on principle: the closing "References" section (bibliography: years, not
+    measurements), inline code (labels such as `std=0.01`, specs, versions, commands) and link/image
+    targets (file names). A ``-`` directly after a letter or digit is a hyphen ("layer-1"), not a
+    minus sign.
     """
-    text = LINK_TARGET.sub("]", CODE_SPAN.sub(" ", markdown))
+    body = markdown.split(REFERENCES_HEADING)[0]
+    text = LINK_TARGET.sub("]", CODE_SPAN.sub(" ", body))
     out = []
     for m in NUMBER.finditer(text):
         token = m.group()

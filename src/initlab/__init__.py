@@ -19,6 +19,7 @@ from .diagnosis import Audit, Diagnosis, audit, diagnose
 from .lsuv import LSUVResult, lsuv_
 from .schemes import Law, ParamInit, Scheme, fans, init_, register_scheme, scheme, schemes
 from .studies.compare import CompareConfig, CompareResult, compare
+from .studies.reproduce import ReproduceConfig, ReproduceResult, reproduce
 from .studies.symmetry import SymmetryResult, symmetry
 from .train import TrainConfig, TrainResult
 
@@ -41,6 +42,8 @@ __all__ = [
     "LayerProbe",
     "ParamInit",
     "ProbeResult",
+    "ReproduceConfig",
+    "ReproduceResult",
     "Scheme",
     "SpecProbe",
     "SymmetryResult",
@@ -60,6 +63,7 @@ __all__ = [
     "lsuv_",
     "probe",
     "register_scheme",
+    "reproduce",
     "scheme",
     "schemes",
     "symmetry",

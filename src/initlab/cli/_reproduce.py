@@ -37,11 +37,18 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "write report.html, report.md and results.json whose every statement is computed from this run.",
     )
     p.add_argument("--out", default="runs/reproduce", help="run folder (default runs/reproduce)")
-    p.add_argument("--quick", action="store_true", help="a smoke version in seconds: few iterations and seeds")
-    p.add_argument("--seed", type=int, default=_D.seed, help="seed of every part (default 0)")
-    p.add_argument("--seeds", type=int, default=None, help=f"MNIST comparison: seeds per init (default {_D.seeds})")
     p.add_argument(
-        "--iterations", type=int, default=None, help=f"MNIST comparison: SGD iterations (default {_D.iterations})"
+        "--quick", action="store_true", help="a smoke version in seconds: few iterations and seeds"
+    )
+    p.add_argument("--seed", type=int, default=_D.seed, help="seed of every part (default 0)")
+    p.add_argument(
+        "--seeds", type=int, default=None, help=f"MNIST comparison: seeds per init (default {_D.seeds})"
+    )
+    p.add_argument(
+        "--iterations",
+        type=int,
+        default=None,
+        help=f"MNIST comparison: SGD iterations (default {_D.iterations})",
     )
     p.add_argument(
         "--symmetry-iterations",
@@ -50,7 +57,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help=f"zero vs constant vs random: SGD iterations (default {_D.symmetry_iterations})",
     )
     p.add_argument(
-        "--probe-seeds", type=int, default=None, help=f"histograms: weight seeds per init (default {_D.probe_seeds})"
+        "--probe-seeds",
+        type=int,
+        default=None,
+        help=f"histograms: weight seeds per init (default {_D.probe_seeds})",
     )
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     p.set_defaults(run=run)

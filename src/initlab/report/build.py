@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .findings import LOSS_TARGET, names, code, derive, fmt
+from .findings import LOSS_TARGET, code, derive, fmt, names
 
 #: Figure stems, in the order the report shows them (``<stem>.png`` in the figure folder).
 FIGURES = (
@@ -137,10 +137,14 @@ def _symmetry(f: dict[str, Any], figs: set[str]) -> Section:
         return _not_run(sec, "this part")
     setup = f["setup"]
     sec.p(
-        f"A ReLU network with {s['hidden_layers']} hidden layers of {s['width']} units is trained on MNIST for "
-        f"{s['iterations']} iterations (SGD, learning rate {fmt(setup['lr'])}, batch {setup['batch_size']}), once "
-        "per initial weights, all on the same batches. A unit is *distinct* when its incoming weights and bias "
-        "differ from every other unit's in its layer; if all units of a layer are equal, they compute the same "
+        f"A ReLU network with {s['hidden_layers']} hidden layers of {s['width']} units is trained on MNIST "
+        "for "
+        f"{s['iterations']} iterations (SGD, learning rate {fmt(setup['lr'])}, batch "
+        f"{setup['batch_size']}), once "
+        "per initial weights, all on the same batches. A unit is *distinct* when its incoming weights and "
+        "bias "
+        "differ from every other unit's in its layer; if all units of a layer are equal, they compute the "
+        "same "
         "function and receive the same gradient, so they stay equal."
     )
     if s["partial"]:
@@ -178,15 +182,18 @@ def _symmetry(f: dict[str, Any], figs: set[str]) -> Section:
             "Distinct units per hidden layer during training (log scale), one panel per layer. Look at "
             + ("; and ".join(look) if look else "how many units stay distinct")
             + ".",
-            "Line charts, one per hidden layer, of the number of distinct units against the training iteration, "
+            "Line charts, one per hidden layer, of the number of distinct units against the training "
+            "iteration, "
             "one line per initial weight setting of the table above.",
         )
     if "symmetry_training" in figs:
         sec.figure(
             "symmetry_training",
-            f"Training loss (left) and test accuracy (right). Look at the grey dashed line, the label entropy "
+            "Training loss (left) and test accuracy (right). Look at the grey dashed line, the label "
+            "entropy "
             f"({fmt(s['label_entropy'], 3)}): a network that cannot tell its inputs apart sits on it.",
-            "Two line charts: training loss and test accuracy against the training iteration, one line per initial "
+            "Two line charts: training loss and test accuracy against the training iteration, one line per "
+            "initial "
             "weight setting, with the label entropy as a dashed reference line.",
         )
     return sec
@@ -209,10 +216,18 @@ def _histograms(f: dict[str, Any], figs: set[str]) -> Section:
         f"**How this run judges an init.** It passes when (a) the largest per-layer std of the outputs is at "
         f"most {fmt(c['std_ratio_limit'])} times the smallest; (b) no layer has more than "
         f"{fmt(c['saturated_limit_pct'])}% of its outputs saturated (sigmoid and tanh: within one percent of "
-        f"the output range from a bound); (c) the last layer's std is at least {fmt(c['collapse_fraction'])} times "
+        "the output range from a bound); (c) the last layer's std is at least "
+        f"{fmt(c['collapse_fraction'])} times "
         "the activation's own std for standard-normal input (otherwise the layer has collapsed to nearly one "
         f"value); (d) no layer has more than {fmt(c['dead_limit_pct'])}% dead units and nothing overflowed. "
         "Among the inits that pass, the most even (smallest ratio) is recommended."
+    )
+    sec.p(
+        "The tables also give the mean-field theory's `chi_1` for each init (Poole et al.; Schoenholz et "
+        "al.; "
+        "see the references): the factor by which the gradient's variance changes per layer, backwards, in a "
+        "deep network of this kind. Below 1 gradients vanish with depth, above 1 they explode; 1 is the edge "
+        "of chaos."
     )
     layers = f["setup"]["layer_numbers"][: h["layers"]]
     for act, a in h["activations"].items():
@@ -222,11 +237,13 @@ def _histograms(f: dict[str, Any], figs: set[str]) -> Section:
             rec = a["recommended"]
             sec.figure(
                 stem,
-                f"{act}: one row per init, one histogram per layer (share of the outputs per bin). Look for piles at "
-                "the ends of the range (saturation), a single narrow spike (collapse) and whether a row keeps its "
-                "shape from layer to layer"
-                + (f", as {code(rec)}'s does." if rec else "."),
-                f"Grid of histograms of the {act} outputs: one row per init, in the order of the table below, "
+                f"{act}: one row per init, one histogram per layer (share of the outputs per bin). Look "
+                "for piles at "
+                "the ends of the range (saturation), a single narrow spike (collapse) and whether a row "
+                "keeps its "
+                "shape from layer to layer" + (f", as {code(rec)}'s does." if rec else "."),
+                f"Grid of histograms of the {act} outputs: one row per init, in the order of the table "
+                "below, "
                 "one column per layer.",
             )
         sec.items(a["descriptions"])
@@ -234,18 +251,19 @@ def _histograms(f: dict[str, Any], figs: set[str]) -> Section:
         bounded = any(s["saturated_pct_max"] is not None for s in a["schemes"])
         header = ["init", *[f"layer {n}" for n in layers], "max / min"]
         header += ["saturated"] if bounded else []
-        header += ["gradient max / min", "passes"]
+        header += ["gradient max / min", "`chi_1`", "passes"]
         rows = []
         for s in a["schemes"]:
             row = [code(s["label"]), *[fmt(v) for v in s["std_per_layer"]], fmt(s["std_ratio"])]
             row += [_pct(s["saturated_pct_max"])] if bounded else []
-            row += [fmt(s["grad_std_ratio"]), "yes" if s["passes"] else "no"]
+            row += [fmt(s["grad_std_ratio"]), fmt(s["chi_1"]), "yes" if s["passes"] else "no"]
             rows.append(row)
         sec.table(
-            f"{act}: std of each layer's outputs (layer 1 to {layers[-1]}), the ratio of the largest to the smallest, "
+            f"{act}: std of each layer's outputs (layer 1 to {layers[-1]}), the ratio of the largest to "
+            "the smallest, "
             + ("the largest saturated share of any layer, " if bounded else "")
-            + "and the same ratio for the gradient std w.r.t. the pre-activations "
-            f"(the activation's own std for standard-normal input: {fmt(a['reference_std'])}).",
+            + "the same ratio for the gradient std w.r.t. the pre-activations, and the mean-field `chi_1` "
+            f"(the activation's own std for standard-normal input is {fmt(a['reference_std'])}).",
             header,
             rows,
             [False, *[True] * (len(header) - 2), False],
@@ -254,10 +272,13 @@ def _histograms(f: dict[str, Any], figs: set[str]) -> Section:
         sec.h3("All activations at a glance")
         sec.figure(
             "std_per_layer",
-            "Std of the outputs (top) and of the gradient w.r.t. the pre-activations (bottom) per layer, log scale. "
-            "A flat line keeps the signal's scale; the grey zone marks collapse, the dotted line the activation's "
+            "Std of the outputs (top) and of the gradient w.r.t. the pre-activations (bottom) per layer, "
+            "log scale. "
+            "A flat line keeps the signal's scale; the grey zone marks collapse, the dotted line the "
+            "activation's "
             "own std for standard-normal input.",
-            "Six line charts on log scales: for sigmoid, ReLU and tanh, the std of the activations and of the "
+            "Six line charts on log scales: for sigmoid, ReLU and tanh, the std of the activations and of "
+            "the "
             "gradients per layer, one line per init.",
         )
     g = f["glorot"]
@@ -268,7 +289,13 @@ def _histograms(f: dict[str, Any], figs: set[str]) -> Section:
             f"Std of the activations in layer 1 and layer {g['layers']} with a {g['input_dim']}-wide input.",
             ["activation", "Xavier, layer 1", "Glorot, layer 1", "ratio", f"ratio in layer {g['layers']}"],
             [
-                [act, fmt(v["xavier_std"][0]), fmt(v["glorot_std"][0]), fmt(v["ratio_layer1"]), fmt(v["ratio_last"])]
+                [
+                    act,
+                    fmt(v["xavier_std"][0]),
+                    fmt(v["glorot_std"][0]),
+                    fmt(v["ratio_layer1"]),
+                    fmt(v["ratio_last"]),
+                ]
                 for act, v in g["activations"].items()
             ],
             [False, True, True, True, True],
@@ -276,10 +303,13 @@ def _histograms(f: dict[str, Any], figs: set[str]) -> Section:
         if "glorot_vs_xavier" in figs:
             sec.figure(
                 "glorot_vs_xavier",
-                f"Std per layer under the book's Xavier (solid) and Glorot (dashed) with a {g['input_dim']}-wide "
-                "input. Look at layer 1, where the two differ, and at how much of the gap survives to the last "
+                "Std per layer under the book's Xavier (solid) and Glorot (dashed) with a "
+                f"{g['input_dim']}-wide "
+                "input. Look at layer 1, where the two differ, and at how much of the gap survives to the "
+                "last "
                 "layer.",
-                "Three line charts (sigmoid, ReLU, tanh) of the activation std per layer, Xavier solid and Glorot "
+                "Three line charts (sigmoid, ReLU, tanh) of the activation std per layer, Xavier solid and "
+                "Glorot "
                 "dashed.",
             )
     return sec
@@ -294,7 +324,8 @@ def _mnist(f: dict[str, Any], figs: set[str]) -> Section:
     sec.p(
         f"The network {widths} ({m['activation']}, biases zero) is trained from each init with SGD "
         f"(learning rate {fmt(m['lr'])}, batch {m['batch_size']}) for {m['iterations']} iterations, "
-        f"{m['seeds']} seed{'s' if m['seeds'] > 1 else ''} per init; every model sees the same batches. Speed is "
+        f"{m['seeds']} seed{'s' if m['seeds'] > 1 else ''} per init; every model sees the same batches. "
+        "Speed is "
         f"measured as the first iteration at which the mean training loss of the last {m['window']} "
         f"iterations is at most {fmt(LOSS_TARGET)}."
     )
@@ -323,9 +354,17 @@ def _mnist(f: dict[str, Any], figs: set[str]) -> Section:
         )
     sec.table(
         f"Per init, over {m['seeds']} seed{'s' if m['seeds'] > 1 else ''}: iterations to a training loss of "
-        f"{fmt(LOSS_TARGET)} (mean, and range over seeds), final training loss (mean of the last {m['window']} "
+        f"{fmt(LOSS_TARGET)} (mean, and range over seeds), final training loss (mean of the last "
+        f"{m['window']} "
         f"iterations), test accuracy on {m['eval_examples']} images (mean ± standard deviation; range).",
-        ["init", f"iterations to loss {fmt(LOSS_TARGET)}", "final loss", "test accuracy", "range", "diverged"],
+        [
+            "init",
+            f"iterations to loss {fmt(LOSS_TARGET)}",
+            "final loss",
+            "test accuracy",
+            "range",
+            "diverged",
+        ],
         rows,
         [False, True, True, True, True, True],
     )
@@ -333,10 +372,12 @@ def _mnist(f: dict[str, Any], figs: set[str]) -> Section:
         fastest = m["fastest"]
         sec.figure(
             "mnist_compare",
-            "Training loss (moving average, left) and test accuracy (right); lines are the mean over seeds, bands "
+            "Training loss (moving average, left) and test accuracy (right); lines are the mean over "
+            "seeds, bands "
             f"span the seeds. Look at where each curve crosses {fmt(LOSS_TARGET)}"
             + (f": {code(fastest)} gets there first." if fastest else "."),
-            "Two line charts: smoothed training loss and test accuracy against the iteration, one line with a band "
+            "Two line charts: smoothed training loss and test accuracy against the iteration, one line "
+            "with a band "
             "per init.",
         )
     return sec
@@ -344,9 +385,18 @@ def _mnist(f: dict[str, Any], figs: set[str]) -> Section:
 
 def _conclusion(f: dict[str, Any]) -> Section:
     sec = Section("conclusion", "Conclusion")
+    if f["symmetry"] is not None:
+        sec.p("**Equal weights.** " + f["symmetry"]["summary"])
     recs = f["recommendations"]
     if not recs:
         return _not_run(sec, "the histograms")
+    sec.p(
+        "**The scale of random weights.** For each activation, the init this run recommends by the "
+        "criterion of "
+        "the histogram section (the most even std among the inits that pass), with the MNIST evidence "
+        "where it "
+        "applies:"
+    )
     has_mnist = any(r["mnist_fastest"] is not None or r["mnist_most_accurate"] is not None for r in recs)
     header = ["activation", "this run recommends", "std max / min", "passed", "classic study", "agrees"]
     header += ["on MNIST: first to loss " + fmt(LOSS_TARGET), "most accurate"] if has_mnist else []
@@ -365,23 +415,24 @@ def _conclusion(f: dict[str, Any]) -> Section:
                 f"{code(r['mnist_fastest'])} ({fmt(r['mnist_fastest_iterations'])} iterations)"
                 if r["mnist_fastest"]
                 else "—",
-                f"{code(r['mnist_most_accurate'])} ({_pct(r['mnist_accuracy_pct'], 2)})" if r["mnist_most_accurate"] else "—",
+                f"{code(r['mnist_most_accurate'])} ({_pct(r['mnist_accuracy_pct'], 2)})"
+                if r["mnist_most_accurate"]
+                else "—",
             ]
         rows.append(row)
     sec.table(
-        "Recommendation per activation, derived from this run's measurements by the criterion of the histogram "
-        "section (most even std among the inits that pass), with the MNIST evidence where it applies.",
+        "Recommendation per activation, derived from this run's measurements.",
         header,
         rows,
         [False, False, True, False, False, False] + [False, False] * has_mnist,
     )
     sec.items([r["statement"] for r in recs])
+    if f["mnist"] is not None:
+        sec.p("**Training.** " + " ".join(f["mnist"]["statements"][:2]))
     if f["departures"]:
         sec.p("**Where this run departs from the classic study.** " + " ".join(f["departures"]))
     elif f["agrees_with_classic"]:
         sec.p("On every point checked, this run agrees with the classic study.")
-    if f["symmetry"] is not None:
-        sec.p(f["symmetry"]["summary"])
     return sec
 
 
@@ -399,12 +450,19 @@ def _setup(doc: dict[str, Any], f: dict[str, Any]) -> Section:
         ["CPU", code(str(env.get("cpu")))],
         ["logical CPUs", fmt(f["setup"]["cpu_count"])],
         ["torch threads", fmt(f["setup"]["torch_threads"])],
+        ["system load at the start (one-minute average)", fmt(f["setup"]["load_average"], 1)],
         ["seed", fmt(f["setup"]["seed"])],
         ["mode", "quick (smoke test: few iterations and seeds)" if f["quick"] else "full"],
     ]
     parts += [("total", "all measurements"), ("figures", "figures"), ("overall", "total")]
     rows += [[f"wall time: {what}", f"{fmt(secs[k], 1)} s"] for k, what in parts if secs.get(k) is not None]
-    sec.table("Versions, hardware and wall time of this run.", ["", "value"], rows, [False, False])
+    sec.table(
+        "Versions, hardware and wall time of this run. A system load above the number of logical CPUs means "
+        "other work shared the machine and slowed this run down.",
+        ["", "value"],
+        rows,
+        [False, False],
+    )
     command = f"initlab reproduce --seed {doc['config']['seed']}" + (" --quick" if f["quick"] else "")
     sec.p(
         f"Run again with `{command}`. With the same seed and the same number of threads the numbers are the "
@@ -413,8 +471,30 @@ def _setup(doc: dict[str, Any], f: dict[str, Any]) -> Section:
     return sec
 
 
+#: Bibliographic, not measured: the last section, left out of the check that every number is measured.
+REFERENCES = (
+    "Glorot, X. and Bengio, Y. (2010). Understanding the difficulty of training deep feedforward neural "
+    "networks. AISTATS.",
+    "He, K., Zhang, X., Ren, S. and Sun, J. (2015). Delving deep into rectifiers: surpassing human-level "
+    "performance on ImageNet classification. ICCV.",
+    "LeCun, Y., Bottou, L., Orr, G. and Müller, K.-R. (1998). Efficient BackProp. In Neural Networks: Tricks "
+    "of the Trade.",
+    "Poole, B., Lahiri, S., Raghu, M., Sohl-Dickstein, J. and Ganguli, S. (2016). Exponential expressivity "
+    "in "
+    "deep neural networks through transient chaos. NeurIPS.",
+    "Schoenholz, S., Gilmer, J., Ganguli, S. and Sohl-Dickstein, J. (2017). Deep information propagation. "
+    "ICLR.",
+)
+
+
+def _references() -> Section:
+    sec = Section("references", "References")
+    sec.items(list(REFERENCES))
+    return sec
+
+
 def sections(doc: dict[str, Any], findings: dict[str, Any], figures: set[str]) -> list[Section]:
-    """The report's sections, in the study's order."""
+    """The report's sections, in the study's order; the references last."""
     return [
         _answer(findings),
         _question(findings),
@@ -423,6 +503,7 @@ def sections(doc: dict[str, Any], findings: dict[str, Any], figures: set[str]) -
         _mnist(findings, figures),
         _conclusion(findings),
         _setup(doc, findings),
+        _references(),
     ]
 
 
@@ -489,8 +570,12 @@ def _title(findings: dict[str, Any]) -> str:
 def render_markdown(doc: dict[str, Any], figures: set[str]) -> tuple[str, dict[str, Any]]:
     """``report.md`` (figures as ``<stem>.png`` beside it) and the findings it was built from."""
     findings = derive(doc)
-    text: str = _env(False).get_template("report.md.j2").render(
-        title=_title(findings), partial=findings["partial"], sections=sections(doc, findings, figures)
+    text: str = (
+        _env(False)
+        .get_template("report.md.j2")
+        .render(
+            title=_title(findings), partial=findings["partial"], sections=sections(doc, findings, figures)
+        )
     )
     return text, findings
 
@@ -504,12 +589,20 @@ def render_html(doc: dict[str, Any], figure_dir: str | Path) -> str:
         if path.is_file():
             data = path.read_bytes()
             w, h = png_size(data)
-            images[stem] = {"src": "data:image/png;base64," + base64.b64encode(data).decode("ascii"), "w": w, "h": h}
-    out: str = _env(True).get_template("report.html.j2").render(
-        title=_title(findings),
-        partial=findings["partial"],
-        sections=sections(doc, findings, set(images)),
-        images=images,
+            images[stem] = {
+                "src": "data:image/png;base64," + base64.b64encode(data).decode("ascii"),
+                "w": w,
+                "h": h,
+            }
+    out: str = (
+        _env(True)
+        .get_template("report.html.j2")
+        .render(
+            title=_title(findings),
+            partial=findings["partial"],
+            sections=sections(doc, findings, set(images)),
+            images=images,
+        )
     )
     return out
 

@@ -24,8 +24,8 @@ the last ``smooth`` iterations (the compare study's window) is at most ``LOSS_TA
 from __future__ import annotations
 
 import math
-from decimal import Decimal
 from collections.abc import Iterable, Sequence
+from decimal import Decimal
 from typing import Any
 
 from .._atomic import jsonable
@@ -181,13 +181,19 @@ def _symmetry_case(case: dict[str, Any], width: int, entropy: float) -> dict[str
         per_layer = " / ".join(fmt(v) for v in out["distinct_units"])
         parts.append(f"distinct units per hidden layer at iteration {its[k]}: {per_layer} (of {width})")
     if case["diverged_at"] is not None:
-        parts.append(f"it diverged at iteration {case['diverged_at']} (the loss became non-finite) and was frozen")
+        parts.append(
+            f"it diverged at iteration {case['diverged_at']} (the loss became non-finite) and was frozen"
+        )
     elif final is not None and out["learned"]:
-        parts.append(f"its training loss fell to {fmt(final, 3)} (mean of the last {SYMMETRY_WINDOW} iterations)")
+        parts.append(
+            f"its training loss fell to {fmt(final, 3)} (mean of the last {SYMMETRY_WINDOW} iterations)"
+        )
     elif final is not None:
         parts.append(
-            f"its training loss ended at {fmt(final, 3)} (mean of the last {SYMMETRY_WINDOW} iterations), within "
-            f"{fmt(LEARNED_MARGIN)} of the label entropy {fmt(entropy, 3)}: no better than predicting the class "
+            f"its training loss ended at {fmt(final, 3)} (mean of the last {SYMMETRY_WINDOW} iterations), "
+            "within "
+            f"{fmt(LEARNED_MARGIN)} of the label entropy {fmt(entropy, 3)}: no better than predicting the "
+            "class "
             "frequencies"
         )
     if out["test_accuracy_pct"] is not None:
@@ -214,14 +220,17 @@ def symmetry_findings(part: dict[str, Any] | None) -> dict[str, Any] | None:
             for c in learned
         )
         lead = "only " if len(learned) == 1 else ""
-        parts.append(f"Of the {len(cases)} cases, {lead}{names([c['label'] for c in learned])} learned ({which}).")
+        parts.append(
+            f"Of the {len(cases)} cases, {lead}{names([c['label'] for c in learned])} learned ({which})."
+        )
     else:
         parts.append(f"None of the {len(cases)} cases learned within {part['iterations_done']} iterations.")
     if stuck:
         at_entropy = all(c["final_loss"] is not None and not c["learned"] for c in stuck)
         verb = "was" if len(stuck) == 1 else "were"
         parts.append(
-            f"{names([c['label'] for c in stuck])} {verb} stuck at 1 distinct unit per hidden layer: every unit "
+            f"{names([c['label'] for c in stuck])} {verb} stuck at 1 distinct unit per hidden layer: every "
+            "unit "
             "of a layer computed the same function, so a layer of "
             f"{width} units worked like a single one"
             + (", and the training loss stayed at the label entropy." if at_entropy else ".")
@@ -268,12 +277,17 @@ def _probe_scheme(run: dict[str, Any], ref: float) -> dict[str, Any]:
     if sat_max is not None and sat_max > SATURATED_LIMIT_PCT:
         problems.append(f"{fmt(sat_max, 1)}% of layer {sat_layer}'s outputs were saturated")
     if collapsed:
-        problems.append(f"the last layer's std, {fmt(last)}, is below {fmt(COLLAPSE_FRACTION)} × {fmt(ref)} (collapsed)")
+        problems.append(
+            f"the last layer's std, {fmt(last)}, is below {fmt(COLLAPSE_FRACTION)} × {fmt(ref)} (collapsed)"
+        )
     if max(dead) > DEAD_LIMIT_PCT:
         problems.append(f"{fmt(max(dead), 1)}% of layer {dead.index(max(dead)) + 1}'s units were dead")
+    th = run.get("theory") or {}
     return {
         "label": run["label"],
         "spec": run["spec"],
+        "chi_1": sig(th.get("chi_1")),
+        "regime": th.get("regime"),
         "std_per_layer": stds,
         "mean_last_layer": _plus_zero(dec(layers[-1]["mean"], 2)),
         "std_ratio": ratio,
@@ -298,12 +312,14 @@ def _describe(s: dict[str, Any], depth: int) -> str:
         return f"{label}: {s['nonfinite']} values overflowed to NaN/Inf."
     if s["saturated_pct_max"] is not None and s["saturated_pct_max"] > SATURATED_LIMIT_PCT:
         return (
-            f"{label}: the outputs pile up at the ends of the range: up to {fmt(s['saturated_pct_max'], 1)}% of a "
+            f"{label}: the outputs pile up at the ends of the range: up to "
+            f"{fmt(s['saturated_pct_max'], 1)}% of a "
             f"layer's outputs are saturated (layer {s['saturated_layer']}), where the gradient is close to 0."
         )
     if s["collapsed"]:
         return (
-            f"{label}: by layer {depth} the outputs cluster around {fmt(s['mean_last_layer'])} with std {fmt(last)}: "
+            f"{label}: by layer {depth} the outputs cluster around {fmt(s['mean_last_layer'])} with std "
+            f"{fmt(last)}: "
             "every unit outputs almost the same value."
         )
     if s["std_ratio"] is not None and s["std_ratio"] > STD_RATIO_LIMIT:
@@ -333,6 +349,13 @@ def _activation(act: str, doc: dict[str, Any], ref: float) -> dict[str, Any]:
             f"For {act}, {code(rec['label'])} kept the std most even: the largest per-layer std was "
             f"{fmt(rec['std_ratio'])} times the smallest{sat}."
         )
+        g, chi = rec["grad_std_ratio"], rec["chi_1"]
+        if g is not None and g > STD_RATIO_LIMIT:
+            why = ""
+            if chi is not None and chi != 1:
+                trend = "below 1: the gradient shrinks" if chi < 1 else "above 1: the gradient grows"
+                why = f" (mean-field `chi_1` = {fmt(chi)}, {trend} on its way back to layer 1)"
+            lines.append(f"Its gradient std, though, differs by a factor of {fmt(g)} between layers{why}.")
     else:
         even = min(schemes, key=lambda s: s["std_ratio"] if s["std_ratio"] is not None else math.inf)
         lines.append(
@@ -355,14 +378,17 @@ def _activation(act: str, doc: dict[str, Any], ref: float) -> dict[str, Any]:
             why = (
                 f"{code(classic)} failed ({'; '.join(other['problems'])})"
                 if not other["passes"]
-                else f"its ratio was {fmt(rec['std_ratio'])} against {fmt(other['std_ratio'])} for {code(classic)}"
+                else f"its ratio was {fmt(rec['std_ratio'])} against {fmt(other['std_ratio'])} for "
+                f"{code(classic)}"
             )
             lines.append(
                 f"The classic study recommends {code(classic)} for {act}; in this run {code(rec['label'])} "
                 f"kept the std more even: {why}."
             )
         else:
-            lines.append(f"The classic study recommends {code(classic)} for {act}; in this run it did not pass either.")
+            lines.append(
+                f"The classic study recommends {code(classic)} for {act}; in this run it did not pass either."
+            )
     return {
         "activation": act,
         "reference_std": ref,
@@ -407,15 +433,27 @@ def glorot_findings(part: dict[str, Any] | None) -> dict[str, Any] | None:
         runs = {r["label"]: r for r in doc["runs"]}
         x = [sig(la["std"]) for la in runs["Xavier"]["layers"]]
         g = [sig(la["std"]) for la in runs["Glorot"]["layers"]]
-        r1 = sig((_finite(runs["Glorot"]["layers"][0]["std"]) or math.nan) / (_finite(runs["Xavier"]["layers"][0]["std"]) or math.nan))
-        rl = sig((_finite(runs["Glorot"]["layers"][-1]["std"]) or math.nan) / (_finite(runs["Xavier"]["layers"][-1]["std"]) or math.nan))
+        r1 = sig(
+            (_finite(runs["Glorot"]["layers"][0]["std"]) or math.nan)
+            / (_finite(runs["Xavier"]["layers"][0]["std"]) or math.nan)
+        )
+        rl = sig(
+            (_finite(runs["Glorot"]["layers"][-1]["std"]) or math.nan)
+            / (_finite(runs["Xavier"]["layers"][-1]["std"]) or math.nan)
+        )
         per_act[act] = {"xavier_std": x, "glorot_std": g, "ratio_layer1": r1, "ratio_last": rl}
-        lines.append(f"{act}: {fmt(g[0])} (Glorot) vs {fmt(x[0])} (Xavier) in layer 1, ratio {fmt(r1)}; ratio {fmt(rl)} in layer {cfg['layers']}")
+        lines.append(
+            f"{act}: {fmt(g[0])} (Glorot) vs {fmt(x[0])} (Xavier) in layer 1, ratio {fmt(r1)}; ratio "
+            f"{fmt(rl)} in layer {cfg['layers']}"
+        )
     square = sig(1 / math.sqrt(width))
     statement = (
-        f"With a {d}-wide input, layer 1's weights have std {fmt(wstd.get('Glorot'))} under Glorot (which averages "
-        f"fan_in = {d} and fan_out = {width}) and {fmt(wstd.get('Xavier'))} under the book's Xavier (fan_in only); "
-        f"the {width} × {width} hidden layers get the same std, {fmt(square)}, from both. Measured activation std: "
+        f"With a {d}-wide input, layer 1's weights have std {fmt(wstd.get('Glorot'))} under Glorot (which "
+        "averages "
+        f"fan_in = {d} and fan_out = {width}) and {fmt(wstd.get('Xavier'))} under the book's Xavier "
+        "(fan_in only); "
+        f"the {width} × {width} hidden layers get the same std, {fmt(square)}, from both. Measured "
+        "activation std: "
         + "; ".join(lines)
         + ". In the square network of the histograms above (input and every layer "
         f"{width} wide) the two rules coincide, so there the book's Xavier is Glorot's rule."
@@ -509,8 +547,8 @@ def mnist_findings(part: dict[str, Any] | None) -> dict[str, Any] | None:
     for i, s in enumerate(speed):
         name = code(s["label"])
         if s["reached"] == s["seeds"]:
-            seeds = f"mean over {s['seeds']} seeds, from {s['iterations_to_target_min']} to {s['iterations_to_target_max']}"
-            seeds = seeds if s["seeds"] > 1 else "one seed"
+            lo, hi = s["iterations_to_target_min"], s["iterations_to_target_max"]
+            seeds = f"mean over {s['seeds']} seeds, from {lo} to {hi}" if s["seeds"] > 1 else "one seed"
             head = f"{name} reached a training loss of {target} first" if i == 0 else f"{name} reached it"
             lines.append(f"{head} after {s['iterations_to_target_mean']} iterations ({seeds}).")
         elif s["reached"]:
@@ -527,12 +565,20 @@ def mnist_findings(part: dict[str, Any] | None) -> dict[str, Any] | None:
             lines.append(f"{s['diverged']} of {name}'s {s['seeds']} seeds diverged.")
     fastest = speed[0] if speed[0]["reached"] == speed[0]["seeds"] else None
     if fastest is None:
-        lines.insert(0, f"No init reached a training loss of {target} with every seed within {done} iterations.")
+        lines.insert(
+            0, f"No init reached a training loss of {target} with every seed within {done} iterations."
+        )
     by_acc = sorted(
         (s for s in schemes if s["accuracy_pct"] is not None), key=lambda s: -float(s["accuracy_pct"])
     )
-    acc_line = f"Final test accuracy ({part['eval_examples']} test images, mean ± standard deviation over seeds): " + (
-        ", ".join(f"{code(s['label'])} {fmt(s['accuracy_pct'], 2)}% ± {fmt(s['accuracy_spread_pct'], 2)}" for s in by_acc)
+    acc_line = (
+        f"Final test accuracy ({part['eval_examples']} test images, mean ± standard deviation over seeds): "
+        + (
+            ", ".join(
+                f"{code(s['label'])} {fmt(s['accuracy_pct'], 2)}% ± {fmt(s['accuracy_spread_pct'], 2)}"
+                for s in by_acc
+            )
+        )
     )
     lines.append(acc_line + ".")
     separated = None
@@ -541,13 +587,16 @@ def mnist_findings(part: dict[str, Any] | None) -> dict[str, Any] | None:
         separated = float(a["accuracy_min_pct"]) > float(b["accuracy_max_pct"])
         if separated:
             lines.append(
-                f"Every {code(a['label'])} seed beat every {code(b['label'])} seed ({fmt(a['accuracy_min_pct'], 2)}% "
+                f"Every {code(a['label'])} seed beat every {code(b['label'])} seed "
+                f"({fmt(a['accuracy_min_pct'], 2)}% "
                 f"at worst against {fmt(b['accuracy_max_pct'], 2)}% at best)."
             )
         else:
             lines.append(
-                f"The seed ranges of {code(a['label'])} ({fmt(a['accuracy_min_pct'], 2)}% to {fmt(a['accuracy_max_pct'], 2)}%) "
-                f"and {code(b['label'])} ({fmt(b['accuracy_min_pct'], 2)}% to {fmt(b['accuracy_max_pct'], 2)}%) overlap: "
+                f"The seed ranges of {code(a['label'])} ({fmt(a['accuracy_min_pct'], 2)}% to "
+                f"{fmt(a['accuracy_max_pct'], 2)}%) "
+                f"and {code(b['label'])} ({fmt(b['accuracy_min_pct'], 2)}% to "
+                f"{fmt(b['accuracy_max_pct'], 2)}%) overlap: "
                 "the difference in accuracy is within the seed spread."
             )
     present = {s["label"] for s in schemes}
@@ -556,11 +605,14 @@ def mnist_findings(part: dict[str, Any] | None) -> dict[str, Any] | None:
             lines.append(f"As in the classic study, {code(CLASSIC_FASTEST)} learned fastest.")
         elif fastest is not None:
             lines.append(
-                f"The classic study found {code(CLASSIC_FASTEST)} fastest; in this run {code(fastest['label'])} "
+                f"The classic study found {code(CLASSIC_FASTEST)} fastest; in this run "
+                f"{code(fastest['label'])} "
                 f"reached {target} first."
             )
         else:
-            lines.append(f"The classic study found {code(CLASSIC_FASTEST)} fastest; this run could not confirm it.")
+            lines.append(
+                f"The classic study found {code(CLASSIC_FASTEST)} fastest; this run could not confirm it."
+            )
     return {
         "activation": part["architecture"]["activation"],
         "widths": part["architecture"]["widths"],
@@ -611,7 +663,8 @@ def _recommendations(hist: dict[str, Any] | None, mnist: dict[str, Any] | None) 
             if mnist["most_accurate"] is not None:
                 row["mnist_accuracy_pct"] = by[mnist["most_accurate"]]["accuracy_pct"]
         text = (
-            f"{act}: {code(row['recommended'])} (the largest per-layer std {fmt(row['std_ratio'])} times the smallest)"
+            f"{act}: {code(row['recommended'])} (the largest per-layer std {fmt(row['std_ratio'])} times "
+            "the smallest)"
             if row["recommended"]
             else f"{act}: no probed init passed"
         )
@@ -621,22 +674,30 @@ def _recommendations(hist: dict[str, Any] | None, mnist: dict[str, Any] | None) 
                 f"({fmt(row['mnist_fastest_iterations'])} iterations)"
             )
         if row["mnist_most_accurate"] is not None:
-            text += f" and {code(row['mnist_most_accurate'])} ended most accurate ({fmt(row['mnist_accuracy_pct'], 2)}%)"
+            best, acc = code(row["mnist_most_accurate"]), fmt(row["mnist_accuracy_pct"], 2)
+            text += f" and {best} ended most accurate ({acc}%)"
         if row["classic"] is not None:
-            text += "; agrees with the classic study" if row["agrees_with_classic"] else f"; the classic study says {code(row['classic'])}"
+            text += (
+                "; agrees with the classic study"
+                if row["agrees_with_classic"]
+                else f"; the classic study says {code(row['classic'])}"
+            )
         row["statement"] = text + "."
         rows.append(row)
     return rows
 
 
-def _departures(hist: dict[str, Any] | None, mnist: dict[str, Any] | None, recs: list[dict[str, Any]]) -> list[str]:
+def _departures(
+    hist: dict[str, Any] | None, mnist: dict[str, Any] | None, recs: list[dict[str, Any]]
+) -> list[str]:
     out = []
     for r in recs:
         if r["classic"] is not None and not r["agrees_with_classic"]:
             got = code(r["recommended"]) if r["recommended"] else "no probed init"
             out.append(
-                f"For {r['activation']} the classic study recommends {code(r['classic'])}; by the criterion above this run "
-                f"measured {got} as the better choice."
+                f"For {r['activation']} the classic study recommends {code(r['classic'])}; by this report's "
+                f"criterion (the most even std without saturation or collapse) this run measured {got} as "
+                "the better choice."
             )
     if mnist is not None and mnist["fastest"] is not None and mnist["fastest"] != CLASSIC_FASTEST:
         out.append(
@@ -644,7 +705,9 @@ def _departures(hist: dict[str, Any] | None, mnist: dict[str, Any] | None, recs:
             f"{code(mnist['fastest'])} first to a training loss of {fmt(LOSS_TARGET)}."
         )
     if mnist is not None and mnist["most_accurate"] is not None and mnist["most_accurate"] != CLASSIC_FASTEST:
-        out.append(f"On MNIST {code(mnist['most_accurate'])}, not {code(CLASSIC_FASTEST)}, ended most accurate.")
+        out.append(
+            f"On MNIST {code(mnist['most_accurate'])}, not {code(CLASSIC_FASTEST)}, ended most accurate."
+        )
     return out
 
 
@@ -681,6 +744,7 @@ def derive(doc: dict[str, Any]) -> dict[str, Any]:
             "layer_numbers": list(range(1, max(depth, 4) + 1)),
             "cpu_count": env.get("cpu_count"),
             "torch_threads": env.get("torch_threads"),
+            "load_average": dec(env.get("load_average"), 1),
             "seconds": seconds,
         },
         "symmetry": sym,

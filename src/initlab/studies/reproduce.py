@@ -88,7 +88,15 @@ class ReproduceConfig:
         )
 
     def validate(self) -> None:
-        for name in ("symmetry_iterations", "layers", "width", "samples", "probe_seeds", "iterations", "seeds"):
+        for name in (
+            "symmetry_iterations",
+            "layers",
+            "width",
+            "samples",
+            "probe_seeds",
+            "iterations",
+            "seeds",
+        ):
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
                 raise InitlabError(f"{name} must be a positive integer, got {v!r}")
@@ -126,7 +134,16 @@ def environment() -> dict[str, Any]:
         "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
+        "load_average": _load_average(),
     }
+
+
+def _load_average() -> float | None:
+    """The 1-minute system load average at the start (other work on the machine slows a run down)."""
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):  # not available on this platform
+        return None
 
 
 def _cpu_model() -> str:

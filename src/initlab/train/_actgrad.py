@@ -1,4 +1,4 @@
-"""Derivatives of the registered activations, for the hand-written backward pass of the trainer.
+"""Activations for the hand-written passes of the trainer: derivatives, and writing into a buffer.
 
 ``backward_fn(act)`` returns ``fn(grad, z, a) -> dL/dz`` given ``grad = dL/da``, the pre-activation
 ``z`` and the activation ``a = act(z)``. It may write the result into ``grad`` (which the caller
@@ -97,6 +97,24 @@ def _autograd(act: Activation) -> BackwardFn:
         return dz
 
     return fn
+
+
+_INTO: dict[str, Callable[[Tensor, Tensor], object]] = {
+    "relu": lambda z, out: torch.clamp_min(z, 0.0, out=out),
+    "tanh": lambda z, out: torch.tanh(z, out=out),
+    "sigmoid": lambda z, out: torch.sigmoid(z, out=out),
+    "linear": lambda z, out: out.copy_(z),
+}
+
+
+def act_into(act: Activation, z: Tensor, out: Tensor) -> None:
+    """``out[...] = act(z)`` (``out`` may be a strided view), without a temporary where PyTorch has
+    an ``out=`` kernel for the function."""
+    fn = None if act.params else _INTO.get(act.name)
+    if fn is None:
+        out.copy_(act(z))
+    else:
+        fn(z, out)
 
 
 def backward_fn(act: Activation) -> BackwardFn:

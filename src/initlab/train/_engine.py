@@ -2,38 +2,52 @@
 
 The arithmetic is exactly backpropagation through ``Stack`` with a per-model mean softmax
 cross-entropy; what is written out is the memory layout, chosen so that every matmul is one call
-for all M models and no activation is copied between layers:
+for all M models and nothing but the matmuls, the activation and the softmax touches the data:
 
-* layer 0 reads the shared batch ``x: (B, D)`` once: ``z0 = x @ W0^T`` is one ``(B, D) @ (D, M*H)``
-  matmul, and its weight gradient ``dz0^T @ x`` is one ``(M*H, B) @ (B, D)`` matmul;
-* hidden layers are batched matmuls over the model axis on ``(M, B, H)``;
-* the last layer produces the logits transposed, ``(M, C, B)``, so that the softmax reduces over a
-  short strided axis with the batch contiguous.
+* **packed parameters**: while an :class:`Engine` is open, layer ``l``'s weights and biases live side
+  by side in one ``(M, out, in + 1)`` tensor ``[W | b]`` (the stack's parameters are views into it,
+  restored to their own storage on exit). Activations carry a row of ones, ``(M, in + 1, B)``, so
+  each matmul adds the bias and each weight-gradient matmul yields the bias gradient: no separate
+  bias pass, forward or backward.
+* **feature-major activations** ``(M, H, B)``, batch contiguous -- the layout the matmuls produce,
+  and in which the softmax reduces over a short strided axis.
+* **a shared first layer**: ``z0 = [W0 | b0] @ [x | 1]^T`` is one ``(M*H, D+1) @ (D+1, B)`` matmul
+  that reads the batch once for all models; its weight gradient is one ``(M*H, B) @ (B, D+1)``.
+* **fused updates**: each parameter's gradient ``g`` is accumulated straight into a *target* tensor
+  as ``target = beta * target + alpha * g`` by the matmul that computes it (BLAS's
+  ``C = beta C + alpha A B``). Plain SGD passes the parameters themselves with ``(1, -lr)`` -- the
+  update costs nothing beyond the gradient matmul; momentum passes its buffers with
+  ``(momentum, 1)``; Adam and observers pass gradient buffers with ``(0, 1)``. A weight is updated
+  only after the matmul that propagates the gradient through it has run. The mean's ``1/B`` is
+  applied in those matmuls too (the gradient flowing back is that of the summed loss).
 
-The backward pass does not have to materialise gradients: each parameter's gradient ``g`` is
-accumulated straight into a *target* tensor as ``target = beta * target + alpha * g`` by the matmul
-that computes it (BLAS's ``C = beta C + alpha A B``). Plain SGD passes the parameters themselves with
-``(beta, alpha) = (1, -lr)`` -- the update costs nothing beyond the gradient matmul; momentum
-passes its buffers with ``(momentum, 1)``; Adam and observers pass gradient buffers with ``(0, 1)``.
-A weight is updated only after the matmul that propagates the gradient through it has run.
+Measured on 2 cores against the straightforward batched version (batch-major activations, separate
+bias passes): feature-major activations about 12% faster, packed biases about 9% on top.
 """
 
 from __future__ import annotations
 
+from types import TracebackType
+
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from .._errors import InitlabError
 from ..stack import Stack
-from ._actgrad import backward_fn
+from ._actgrad import act_into, backward_fn
 
-#: Per-parameter targets, in ``Stack.parameters()`` order: ``[W0, b0, W1, b1, ...]`` (no biases if
-#: the stack has none), plus the ``(beta, alpha)`` of ``target = beta * target + alpha * grad``.
+#: Where the backward pass accumulates the gradients: one tensor per layer shaped like the packed
+#: parameters ``(M, out, in + 1)`` (``(M, out, in)`` without biases), and ``(beta, alpha)`` of
+#: ``target = beta * target + alpha * grad``.
 Targets = tuple[list[Tensor], float, float]
 
 
 class Engine:
-    """Forward/backward of a ``Stack`` of classifiers (``activate_last=False``), no autograd."""
+    """Forward/backward of a ``Stack`` of classifiers (``activate_last=False``), without autograd.
+
+    Use as a context manager: ``with Engine(stack) as eng: ...`` packs the parameters on entry and
+    gives the stack its own (updated) storage back on exit.
+    """
 
     def __init__(self, stack: Stack) -> None:
         if stack.activate_last:
@@ -42,149 +56,159 @@ class Engine:
         self.M = stack.M
         self.depth = stack.depth
         self.widths = stack.widths
+        self.bias = stack.biases is not None
         self.act = stack.act
         self.act_backward = backward_fn(stack.act)
-        self._zs: list[Tensor] = []  # pre-activations of the hidden layers
-        self._hs: list[Tensor] = []  # activations of the hidden layers
+        self.packs: list[Tensor] = []  # per layer (M, out, in + bias): [W | b]
+        self.grads: list[Tensor] = []  # same shapes, when gradients are exposed to observers
+        self._saved: list[tuple[Tensor, Tensor | None]] = []
+        # per batch size: the input buffer (B, D + bias), ones in the last column, and one buffer per
+        # hidden layer (M, H + bias, B), ones in the last row
+        self._buffers: dict[int, tuple[Tensor, list[Tensor]]] = {}
+        self._kept: tuple[Tensor, list[Tensor], list[Tensor]] | None = None  # x, hs, zs for backward
 
-    def parameters(self) -> list[nn.Parameter]:
-        """``[W0, b0, W1, b1, ...]`` (weights only for a bias-free stack): the order of targets."""
+    # -- packing ----------------------------------------------------------------------------------
+
+    def __enter__(self) -> Engine:
         s = self.stack
-        if s.biases is None:
-            return list(s.weights)
-        return [p for pair in zip(s.weights, s.biases, strict=True) for p in pair]
+        for layer, w in enumerate(s.weights):
+            M, out, inp = w.shape
+            pack = torch.empty(M, out, inp + self.bias, dtype=w.dtype, device=w.device)  # (M, out, in+1)
+            pack[:, :, :inp] = w.data
+            b = s.biases[layer] if s.biases is not None else None
+            if b is not None:
+                pack[:, :, inp] = b.data
+            self._saved.append((w.data, None if b is None else b.data))
+            w.data = pack[:, :, :inp]  # (M, out, in) view
+            if b is not None:
+                b.data = pack[:, :, inp]  # (M, out) view
+            self.packs.append(pack)
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        s = self.stack
+        for layer, (w_old, b_old) in enumerate(self._saved):
+            w = s.weights[layer]
+            w_old.copy_(w.data)
+            w.data = w_old
+            if w.grad is not None:
+                w.grad = w.grad.contiguous()
+            if b_old is not None and s.biases is not None:
+                b = s.biases[layer]
+                b_old.copy_(b.data)
+                b.data = b_old
+                if b.grad is not None:
+                    b.grad = b.grad.contiguous()
+        self._saved = []
+
+    def expose_grads(self) -> list[Tensor]:
+        """Gradient buffers shaped like :attr:`packs`, set as the stack parameters' ``.grad`` (views)."""
+        s = self.stack
+        self.grads = [torch.zeros_like(p) for p in self.packs]
+        for layer, g in enumerate(self.grads):
+            inp = self.widths[layer]
+            s.weights[layer].grad = g[:, :, :inp]
+            if s.biases is not None:
+                s.biases[layer].grad = g[:, :, inp]
+        return self.grads
 
     # -- forward ----------------------------------------------------------------------------------
 
+    def _bufs(self, B: int) -> tuple[Tensor, list[Tensor]]:
+        if B not in self._buffers:
+            p = self.packs[0]
+            x = torch.ones(B, self.widths[0] + self.bias, dtype=p.dtype, device=p.device)  # (B, D+1)
+            hs = [
+                torch.ones(self.M, h + self.bias, B, dtype=p.dtype, device=p.device)  # (M, H+1, B)
+                for h in self.widths[1:-1]
+            ]
+            self._buffers[B] = (x, hs)
+        return self._buffers[B]
+
+    def batch(self, B: int) -> Tensor:
+        """The ``(B, D)`` input buffer to fill (e.g. ``index_select(..., out=)``) before :meth:`forward`."""
+        return self._bufs(B)[0][:, : self.widths[0]]
+
     def forward(self, x: Tensor, *, keep: bool = False) -> Tensor:
-        """Logits, transposed: ``x: (B, D)`` -> ``(M, C, B)``. ``keep`` saves what backward needs."""
-        s, M, L = self.stack, self.M, self.depth
-        W = [w.data for w in s.weights]
-        b = None if s.biases is None else [v.data for v in s.biases]
-        B = x.shape[0]
-        d1 = self.widths[1]
-        w0 = W[0].view(M * d1, -1)  # (M*H, D)
-        z = torch.mm(x, w0.T) if b is None else torch.addmm(b[0].view(-1), x, w0.T)  # (B, M*H)
-        zs, hs = [], []
-        if L == 1:
-            return z.view(B, M, d1).permute(1, 2, 0)  # (M, C, B)
-        a = self.act(z)  # (B, M*H)
-        zs.append(z)
-        hs.append(a)
-        h = a.view(B, M, d1).transpose(0, 1)  # (M, B, H), strided
-        for layer in range(1, L - 1):
-            wt = W[layer].transpose(1, 2)  # (M, H_in, H_out)
-            z = torch.bmm(h, wt) if b is None else torch.baddbmm(b[layer].unsqueeze(1), h, wt)  # (M, B, H)
-            h = self.act(z)  # (M, B, H)
+        """Logits ``(M, C, B)`` of a shared batch ``x: (B, D)`` (copied unless it is :meth:`batch`'s
+        buffer). ``keep`` saves what :meth:`backward` needs."""
+        M, L, B = self.M, self.depth, x.shape[0]
+        x1, hs = self._bufs(B)
+        if x.data_ptr() != x1.data_ptr():
+            x1[:, : self.widths[0]] = x
+        W = self.packs
+        zs = []
+        h = x1.T  # (D+1, B): [x | 1]^T, a view
+        for layer in range(L):
+            out = self.widths[layer + 1]
+            # (M, H, B), bias included; layer 0 is one matmul over the shared input
+            z = torch.mm(W[0].view(M * out, -1), h).view(M, out, B) if layer == 0 else torch.bmm(W[layer], h)
+            if layer == L - 1:
+                break
+            h = hs[layer]  # (M, H+1, B)
+            act_into(self.act, z, h[:, :out])  # (M, H, B) view; the ones row stays
             zs.append(z)
-            hs.append(h)
-        hT = h.transpose(1, 2)  # (M, H, B)
-        wl = W[L - 1]  # (M, C, H)
-        logits = torch.bmm(wl, hT) if b is None else torch.baddbmm(b[L - 1].unsqueeze(2), wl, hT)  # (M, C, B)
-        if keep:
-            self._zs, self._hs = zs, hs
-        return logits
+        self._kept = (x1, hs, zs) if keep else None
+        return z
 
     # -- loss ---------------------------------------------------------------------------------------
 
     @staticmethod
     def loss_and_grad(logits: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
-        """Per-model mean cross-entropy ``(M,)`` and its gradient w.r.t. the logits ``(M, C, B)``."""
+        """Per-model mean cross-entropy ``(M,)`` of logits ``(M, C, B)``, and the gradient of the
+        per-model *summed* loss w.r.t. the logits, ``softmax - onehot`` (``(M, C, B)``, in place).
+        """
         M, _, B = logits.shape
-        mx = logits.amax(1, keepdim=True)  # (M, 1, B)
-        e = (logits - mx).exp_()  # (M, C, B)
-        s = e.sum(1, keepdim=True)  # (M, 1, B)
-        picked = logits.gather(1, y.view(1, 1, B).expand(M, 1, B))  # (M, 1, B)
-        nll = s.log().add_(mx).sub_(picked)  # (M, 1, B): logsumexp - z_y
-        loss = nll.mean(dim=(1, 2))  # (M,)
-        grad = e.div_(s)  # (M, C, B): softmax
-        grad.scatter_add_(1, y.view(1, 1, B).expand(M, 1, B), torch.full((M, 1, B), -1.0, dtype=grad.dtype))
-        return loss, grad.mul_(1.0 / B)
+        logp = torch.log_softmax(logits, dim=1)  # (M, C, B)
+        target = y.view(1, 1, B).expand(M, 1, B)  # (M, 1, B)
+        loss = logp.gather(1, target).mean(dim=(1, 2)).neg_()  # (M,)
+        grad = logp.exp_()  # (M, C, B): softmax
+        grad.scatter_add_(1, target, torch.full((M, 1, B), -1.0, dtype=grad.dtype))
+        return loss, grad
 
     @staticmethod
     def loss_and_correct(logits: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
         """Summed cross-entropy ``(M,)`` (float64) and number of correct argmax predictions ``(M,)``."""
         M, _, B = logits.shape
-        lse = torch.logsumexp(logits, dim=1)  # (M, B)
-        picked = logits.gather(1, y.view(1, 1, B).expand(M, 1, B)).squeeze(1)  # (M, B)
-        correct = (logits.argmax(1) == y.view(1, B)).sum(1)  # (M,)
-        return (lse - picked).double().sum(1), correct
+        logp = torch.log_softmax(logits, dim=1)  # (M, C, B)
+        picked = logp.gather(1, y.view(1, 1, B).expand(M, 1, B))  # (M, 1, B)
+        correct = (logits.max(1).indices == y.view(1, B)).sum(1)  # (M,): argmax (first maximum), faster
+        return picked.double().sum(dim=(1, 2)).neg_(), correct
 
     # -- backward -----------------------------------------------------------------------------------
 
-    def backward(self, x: Tensor, dlogits: Tensor, targets: Targets) -> None:
-        """Accumulate every gradient into its target: ``t = beta * t + alpha * grad``.
+    def backward(self, dlogits: Tensor, targets: Targets) -> None:
+        """Accumulate every gradient of the per-model mean loss into its target, ``t = beta t + alpha g``.
 
-        ``x: (B, D)`` is the batch and ``dlogits: (M, C, B)`` the loss gradient from
-        :meth:`loss_and_grad`, after a :meth:`forward` with ``keep=True``.
+        ``dlogits: (M, C, B)`` is the summed-loss gradient from :meth:`loss_and_grad`, after a
+        :meth:`forward` with ``keep=True``; it is overwritten.
         """
-        s, M, L = self.stack, self.M, self.depth
-        W = [w.data for w in s.weights]
+        M, L = self.M, self.depth
+        if self._kept is None:
+            raise RuntimeError("backward needs a forward(..., keep=True) first")
+        x1, hs, zs = self._kept
         tgt, beta, alpha = targets
-        has_bias = s.biases is not None
-        tw = tgt[0::2] if has_bias else tgt  # weight targets
-        tb = tgt[1::2] if has_bias else []  # bias targets
-        B = x.shape[0]
-        d1 = self.widths[1]
-        if L == 1:
-            dz0T = dlogits  # (M, C, B)
-        else:
-            zs, hs = self._zs, self._hs
-            hT = self._h_in(L - 1, B)  # (M, B, H) input of the last layer
-            # Last layer: propagate first (it needs the weights before their update).
-            if L == 2:
-                dprev = torch.bmm(W[1].transpose(1, 2), dlogits)  # (M, H, B)
-            else:
-                dprev = torch.bmm(dlogits.transpose(1, 2), W[L - 1])  # (M, B, H)
-            _gemm(tw[L - 1], dlogits, hT, beta, alpha)  # (M, C, H)
-            if has_bias:
-                _reduce(tb[L - 1], dlogits, 2, beta, alpha)  # (M, C)
-            for layer in range(L - 2, 0, -1):
-                dz = self.act_backward(dprev, zs[layer], hs[layer])  # (M, B, H)
-                h_in = self._h_in(layer, B)  # (M, B, H_in)
-                if layer == 1:
-                    dprev = torch.bmm(W[1].transpose(1, 2), dz.transpose(1, 2))  # (M, H_in, B)
-                else:
-                    dprev = torch.bmm(dz, W[layer])  # (M, B, H_in)
-                _gemm(tw[layer], dz.transpose(1, 2), h_in, beta, alpha)  # (M, H_out, H_in)
-                if has_bias:
-                    _reduce(tb[layer], dz, 1, beta, alpha)  # (M, H_out)
-            # Layer 0's activation derivative, in the transposed (M, H, B) layout.
-            z0T = zs[0].view(B, M, d1).permute(1, 2, 0)  # (M, H, B)
-            a0T = hs[0].view(B, M, d1).permute(1, 2, 0)  # (M, H, B)
-            dz0T = self.act_backward(dprev, z0T, a0T)  # (M, H, B)
-        # Layer 0: one (M*H, B) @ (B, D) matmul for all models.
-        g0 = dz0T.reshape(M * d1, B)  # (M*H, B)
-        _gemm(tw[0].view(M * d1, -1), g0, x, beta, alpha)  # (M*H, D)
-        if has_bias:
-            _reduce(tb[0], dz0T, 2, beta, alpha)  # (M, H)
-
-    def _h_in(self, layer: int, B: int) -> Tensor:
-        """The input of ``layer`` (>= 1) as ``(M, B, H)``."""
-        h = self._hs[layer - 1]
-        if layer == 1:
-            return h.view(B, self.M, self.widths[1]).transpose(0, 1)  # (M, B, H), strided
-        return h
+        B = dlogits.shape[2]
+        step = alpha / B  # the mean's 1/B, applied in the matmuls
+        dz = dlogits  # (M, C, B)
+        for layer in range(L - 1, 0, -1):
+            inp = self.widths[layer]
+            h_in = hs[layer - 1]  # (M, H_in+1, B)
+            dprev = torch.bmm(
+                self.packs[layer][:, :, :inp].transpose(1, 2), dz
+            )  # (M, H_in, B), before W moves
+            _gemm(tgt[layer], dz, h_in.transpose(1, 2), beta, step)  # (M, H_out, H_in+1): [dW | db]
+            dz = self.act_backward(dprev, zs[layer - 1], h_in[:, :inp])  # (M, H_in, B)
+        out = self.widths[1]
+        _gemm(tgt[0].view(M * out, -1), dz.reshape(M * out, B), x1, beta, step)  # (M*H, D+1)
 
 
 def _gemm(target: Tensor, a: Tensor, b: Tensor, beta: float, alpha: float) -> None:
-    """``target = beta * target + alpha * (a @ b)`` (batched if 3-D), in place."""
+    """``target = beta * target + alpha * (a @ b)`` (batched if 3-D), in place; ``beta = 0`` ignores
+    the old values (NaN-safe, as BLAS does)."""
     if target.dim() == 3:
-        if beta == 0.0 and alpha == 1.0:
-            torch.bmm(a, b, out=target)
-        else:
-            target.baddbmm_(a, b, beta=beta, alpha=alpha)
-    elif beta == 0.0 and alpha == 1.0:
-        torch.mm(a, b, out=target)
+        target.baddbmm_(a, b, beta=beta, alpha=alpha)
     else:
         target.addmm_(a, b, beta=beta, alpha=alpha)
-
-
-def _reduce(target: Tensor, g: Tensor, dim: int, beta: float, alpha: float) -> None:
-    """``target = beta * target + alpha * g.sum(dim)``, in place (the bias gradient)."""
-    if beta == 0.0 and alpha == 1.0:
-        torch.sum(g, dim, out=target)
-        return
-    if beta != 1.0:
-        target.mul_(beta)
-    target.add_(g.sum(dim), alpha=alpha)

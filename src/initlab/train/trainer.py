@@ -159,18 +159,72 @@ class _Sampler:
         return idx
 
 
-def evaluate(stack: Stack, x: Tensor, y: Tensor, *, batch: int = 2000) -> tuple[Tensor, Tensor]:
-    """Mean cross-entropy and accuracy of every model on ``x: (N, D)``, ``y: (N,)``: two ``(M,)`` float64."""
-    engine = Engine(stack)
-    total = torch.zeros(stack.M, dtype=torch.float64)
-    correct = torch.zeros(stack.M, dtype=torch.int64)
-    with torch.no_grad():
-        for i in range(0, len(x), batch):
-            loss_sum, ok = engine.loss_and_correct(engine.forward(x[i : i + batch]), y[i : i + batch])
-            total += loss_sum
-            correct += ok
+def _evaluate(engine: Engine, x: Tensor, y: Tensor, batch: int) -> tuple[Tensor, Tensor]:
+    total = torch.zeros(engine.M, dtype=torch.float64)  # (M,)
+    correct = torch.zeros(engine.M, dtype=torch.int64)  # (M,)
+    for i in range(0, len(x), batch):
+        loss_sum, ok = engine.loss_and_correct(engine.forward(x[i : i + batch]), y[i : i + batch])
+        total += loss_sum
+        correct += ok
     n = max(len(x), 1)
     return total / n, correct.double() / n
+
+
+def evaluate(stack: Stack, x: Tensor, y: Tensor, *, batch: int = 2000) -> tuple[Tensor, Tensor]:
+    """Mean cross-entropy and accuracy of every model on ``x: (N, D)``, ``y: (N,)``: two ``(M,)`` float64."""
+    with torch.no_grad(), Engine(stack) as engine:
+        return _evaluate(engine, x, y, batch)
+
+
+class _Run:
+    """The state of one training run: losses, evaluations, divergence and frozen models."""
+
+    def __init__(self, engine: Engine, cfg: TrainConfig, ex: Tensor, ey: Tensor) -> None:
+        self.engine, self.cfg, self.ex, self.ey = engine, cfg, ex, ey
+        M = engine.M
+        self.losses = torch.full((cfg.iterations, M), math.nan, dtype=torch.float32)  # (T, M)
+        self.diverged: list[int | None] = [None] * M
+        self.frozen: dict[int, list[Tensor]] = {}  # model -> its packed parameters when it diverged
+        self.frozen_mask = torch.zeros(M, dtype=torch.bool)  # (M,)
+        self.evals: list[tuple[int, Tensor, Tensor]] = []
+        self.eval_time = 0.0
+        self.done = 0
+
+    def freeze(self, m: int, at: int) -> None:
+        self.diverged[m] = at
+        self.frozen[m] = [p[m].clone() for p in self.engine.packs]
+        self.frozen_mask[m] = True
+
+    def restore_frozen(self) -> None:
+        for m, saved in self.frozen.items():
+            for p, v in zip(self.engine.packs, saved, strict=True):
+                p[m].copy_(v)
+
+    def record(self, step: int, loss: Tensor) -> None:
+        """Store this step's losses; a new non-finite loss marks (and freezes) its model."""
+        self.losses[step] = loss
+        if self.frozen:
+            self.losses[step].masked_fill_(self.frozen_mask, math.nan)
+        if not bool(torch.isfinite(loss).all()):
+            for m in torch.nonzero(~torch.isfinite(loss)).flatten().tolist():
+                if self.diverged[m] is None:
+                    self.freeze(m, step)
+                    self.losses[step, m] = loss[m]
+
+    def evaluate(self) -> None:
+        t = time.perf_counter()
+        loss, acc = _evaluate(self.engine, self.ex, self.ey, self.cfg.eval_batch)
+        for m in range(self.engine.M):
+            if self.diverged[m] is None and not all(
+                bool(torch.isfinite(p[m]).all()) for p in self.engine.packs
+            ):
+                self.freeze(m, max(self.done - 1, 0))
+        self.evals.append((self.done, loss, acc))
+        self.eval_time += time.perf_counter() - t
+
+    def live_mean(self, step: int) -> float:
+        live = self.losses[step][~self.frozen_mask]
+        return float(live.mean()) if len(live) else math.nan
 
 
 def train(
@@ -189,9 +243,11 @@ def train(
     loss)`` is called every ``config.log_every`` iterations (``step`` = 0, k, 2k, ...) **after the
     backward pass and before the update**: the stack's parameters hold the weights this step's
     forward used and their ``.grad`` the gradients (model ``m``'s gradient is that of its own mean
-    loss); ``loss: (M,)`` is this step's per-model loss. It must not modify the stack. With an
-    observer the update runs from the materialised gradients instead of the fused path (same
-    arithmetic, float32 rounding aside).
+    loss); ``loss: (M,)`` is this step's per-model loss. It must not modify the stack. During
+    training the parameters are views into the trainer's packed buffers (see
+    :mod:`initlab.train._engine`); they get their own storage back, updated, when ``train`` returns.
+    With an observer the update runs from the materialised gradients instead of the fused path
+    (same arithmetic, float32 rounding aside).
     """
     cfg = config if config is not None else TrainConfig()
     cfg.validate()
@@ -201,56 +257,25 @@ def train(
             f"stack widths {stack.widths} do not fit {dataset.name}: input {dataset.features}, "
             f"{dataset.n_classes} classes"
         )
-    engine = Engine(stack)
-    params = [p.data for p in engine.parameters()]
-    opt = make_optimizer(
-        cfg.optimizer, params, lr=cfg.lr, momentum=cfg.momentum, betas=cfg.betas, eps=cfg.eps
-    )
-    M, T, B = stack.M, cfg.iterations, cfg.batch_size
-    grads: list[Tensor] = []
-    if on_step is not None:
-        for param in engine.parameters():
-            param.grad = torch.zeros_like(param)
-            grads.append(param.grad)
-
     x_all = dataset.train_x.contiguous()  # (N, D)
     y_all = dataset.train_y.contiguous()  # (N,)
-    sampler = _Sampler(len(x_all), B, cfg.sampling, generator)
+    sampler = _Sampler(len(x_all), cfg.batch_size, cfg.sampling, generator)
     n_eval = len(dataset.test_x) if cfg.eval_size is None else min(cfg.eval_size, len(dataset.test_x))
-    ex, ey = dataset.test_x[:n_eval], dataset.test_y[:n_eval]  # (E, D), (E,)
-    xb = torch.empty(B, x_all.shape[1], dtype=x_all.dtype)  # (B, D)
-    yb = torch.empty(B, dtype=y_all.dtype)  # (B,)
-    losses = torch.full((T, M), math.nan, dtype=torch.float32)  # (T, M)
-
-    diverged: list[int | None] = [None] * M
-    frozen: dict[int, list[Tensor]] = {}  # model -> its parameters when it diverged
-    frozen_mask = torch.zeros(M, dtype=torch.bool)  # (M,)
-    evals: list[tuple[int, Tensor, Tensor]] = []
-    eval_time = 0.0
-
-    def freeze(m: int, at: int) -> None:
-        diverged[m] = at
-        frozen[m] = [p[m].clone() for p in params]
-        frozen_mask[m] = True
-
-    def run_eval(done: int) -> None:
-        nonlocal eval_time
-        t = time.perf_counter()
-        loss, acc = evaluate(stack, ex, ey, batch=cfg.eval_batch)
-        for m in range(M):
-            if diverged[m] is None and not all(bool(torch.isfinite(p[m]).all()) for p in params):
-                freeze(m, max(done - 1, 0))
-        evals.append((done, loss, acc))
-        eval_time += time.perf_counter() - t
-
-    tick = max(1, T // 100)
-    done = 0
-    interrupted = False
-    reason: str | None = None
-    with torch.no_grad():
+    T = cfg.iterations
+    with torch.no_grad(), Engine(stack) as engine:
+        run = _Run(engine, cfg, dataset.test_x[:n_eval], dataset.test_y[:n_eval])
+        opt = make_optimizer(
+            cfg.optimizer, engine.packs, lr=cfg.lr, momentum=cfg.momentum, betas=cfg.betas, eps=cfg.eps
+        )
+        grads = engine.expose_grads() if on_step is not None else []
+        xb = engine.batch(cfg.batch_size)  # (B, D) view of the engine's input buffer
+        yb = torch.empty(cfg.batch_size, dtype=y_all.dtype)  # (B,)
+        tick = max(1, T // 100)
+        interrupted = False
+        reason: str | None = None
         try:
             if cfg.eval_every:
-                run_eval(0)
+                run.evaluate()
             for step in range(T):
                 if should_stop is not None and should_stop():
                     interrupted, reason = True, "interrupted"
@@ -260,55 +285,45 @@ def train(
                 torch.index_select(y_all, 0, idx, out=yb)  # (B,)
                 logits = engine.forward(xb, keep=True)  # (M, C, B)
                 loss, dlogits = engine.loss_and_grad(logits, yb)  # (M,), (M, C, B)
-                losses[step] = loss
-                if frozen:
-                    losses[step].masked_fill_(frozen_mask, math.nan)
-                if not bool(torch.isfinite(loss).all()):
-                    for m in torch.nonzero(~torch.isfinite(loss)).flatten().tolist():
-                        if diverged[m] is None:
-                            freeze(m, step)
-                            losses[step, m] = loss[m]
+                run.record(step, loss)
                 if on_step is not None:
-                    engine.backward(xb, dlogits, (grads, 0.0, 1.0))
+                    engine.backward(dlogits, (grads, 0.0, 1.0))
                     if step % cfg.log_every == 0:
                         on_step(step, stack, loss)
                     opt.apply(grads)
                 else:
-                    engine.backward(xb, dlogits, opt.targets())
+                    engine.backward(dlogits, opt.targets())
                     opt.finish()
-                for m, saved in frozen.items():
-                    for p, s in zip(params, saved, strict=True):
-                        p[m].copy_(s)
-                done = step + 1
-                if cfg.eval_every and done % cfg.eval_every == 0 and done < T:
-                    run_eval(done)
-                if progress is not None and (done % tick == 0 or done == T):
-                    live = losses[step][~frozen_mask]
-                    progress(done, T, loss=float(live.mean()) if len(live) else math.nan)
-                if len(frozen) == M:
+                run.restore_frozen()
+                run.done = step + 1
+                if cfg.eval_every and run.done % cfg.eval_every == 0 and run.done < T:
+                    run.evaluate()
+                if progress is not None and (run.done % tick == 0 or run.done == T):
+                    progress(run.done, T, loss=run.live_mean(step))
+                if len(run.frozen) == stack.M:
                     reason = "all models diverged"
                     break
         except KeyboardInterrupt:
             interrupted, reason = True, "interrupted"
         try:
-            if not evals or evals[-1][0] != done:
-                run_eval(done)
+            if not run.evals or run.evals[-1][0] != run.done:
+                run.evaluate()
         except KeyboardInterrupt:
             interrupted, reason = True, "interrupted"
-    if not evals:  # interrupted before anything could be evaluated
-        nan = torch.full((M,), math.nan, dtype=torch.float64)
-        evals.append((done, nan, nan))
+    if not run.evals:  # interrupted before anything could be evaluated
+        nan = torch.full((stack.M,), math.nan, dtype=torch.float64)
+        run.evals.append((run.done, nan, nan))
     return TrainResult(
-        train_loss=losses[:done].clone(),
-        eval_iterations=[e[0] for e in evals],
-        eval_loss=torch.stack([e[1] for e in evals]),
-        eval_accuracy=torch.stack([e[2] for e in evals]),
-        diverged_at=diverged,
-        iterations=done,
+        train_loss=run.losses[: run.done].clone(),
+        eval_iterations=[e[0] for e in run.evals],
+        eval_loss=torch.stack([e[1] for e in run.evals]),
+        eval_accuracy=torch.stack([e[2] for e in run.evals]),
+        diverged_at=run.diverged,
+        iterations=run.done,
         interrupted=interrupted,
         stop_reason=reason,
         wall_seconds=time.perf_counter() - start,
-        eval_seconds=eval_time,
+        eval_seconds=run.eval_time,
         eval_examples=n_eval,
         config=cfg,
     )

@@ -78,12 +78,12 @@ def compare_figure(result: CompareResult) -> Any:
     ax_loss.axhline(math.log(10), color="0.6", lw=0.8, ls=":")
     ax_loss.text(
         0.99,
-        math.log(10),
+        math.log(10) - 0.03,
         "ln 10 (chance)",
         color="0.45",
         fontsize=8,
         ha="right",
-        va="bottom",
+        va="top",
         transform=ax_loss.get_yaxis_transform(),
     )
     ax_loss.legend(loc="upper right", bbox_to_anchor=(1.0, 0.9), frameon=False)
@@ -95,7 +95,7 @@ def compare_figure(result: CompareResult) -> Any:
     ax_acc.set_ylabel("test accuracy (%)")
     ax_acc.set_title(f"Held-out accuracy ({tr.eval_examples:,} test images)")
     ax_acc.axhline(100 / result.widths[-1], color="0.6", lw=0.8, ls=":")
-    ax_acc.legend(loc="center right", frameon=False, title="final")
+    ax_acc.legend(loc="lower right", bbox_to_anchor=(1.0, 0.14), frameon=False, title="final")
     ax_acc.grid(alpha=0.3)
 
     band = " Bands: min to max over seeds." if result.config.seeds > 1 else ""

@@ -99,14 +99,24 @@ def glorot_figure(glorot: Mapping[str, ProbeResult]) -> Any:
     784-wide input (fan_in != fan_out in layer 1)."""
     plt = pyplot()
     acts = list(glorot)
-    fig, axes = plt.subplots(1, len(acts), figsize=(4.2 * len(acts), 3.6), squeeze=False, layout="constrained")
+    fig, axes = plt.subplots(
+        1, len(acts), figsize=(4.2 * len(acts), 3.6), squeeze=False, layout="constrained"
+    )
     for c, act in enumerate(acts):
         ax = axes[0][c]
         res = glorot[act]
         x = list(range(1, res.depth + 1))
         for k, run in enumerate(res.runs):
             mean = _positive(run.series("std")[0])
-            ax.plot(x, mean, lw=2, ms=5, ls="-" if k == 0 else "--", label=f"{run.label} ({run.spec})", **_style(run.label))
+            ax.plot(
+                x,
+                mean,
+                lw=2,
+                ms=5,
+                ls="-" if k == 0 else "--",
+                label=f"{run.label} ({run.spec})",
+                **_style(run.label),
+            )
         ax.set_title(act)
         ax.set_xlabel("layer")
         ax.set_xticks(x)
