@@ -10,7 +10,7 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from ._style import color, pyplot
+from ._style import colors_for, pyplot
 
 if TYPE_CHECKING:
     from .._probe import ProbeResult, SpecProbe
@@ -96,6 +96,7 @@ def histogram_figure(
         sharey="row",
         layout="constrained",
     )
+    palette = colors_for([run.label for run in runs])
     for r, run in enumerate(runs):
         lo, hi = run.hist_range
         edges = run.edges
@@ -112,7 +113,7 @@ def histogram_figure(
             if zero >= 0.01 and lo <= 0.0 <= hi:
                 zero_bin = min(int((0.0 - lo) / width), run.bins - 1)
                 frac[zero_bin] = max(frac[zero_bin] - zero, 0.0)
-            ax.bar(edges[:-1], [100 * f for f in frac], width=width, align="edge", color=color(r), lw=0)
+            ax.bar(edges[:-1], [100 * f for f in frac], width=width, align="edge", color=palette[r], lw=0)
             tallest = max(tallest, 100 * max(frac))
             ax.set_xlim(lo, hi)
             ax.set_xticks([lo, (lo + hi) / 2, hi], [_tick(lo), _tick((lo + hi) / 2), _tick(hi)])
@@ -177,6 +178,7 @@ def summary_figure(result: ProbeResult) -> Any:
         1, len(SUMMARY_PANELS), figsize=(4.3 * len(SUMMARY_PANELS), 4.0), layout="constrained"
     )
     any_theory = False
+    palette = colors_for([run.label for run in runs])
     for ax, (stat, field, title) in zip(axes, SUMMARY_PANELS, strict=True):
         off_scale: list[str] = []
         for k, run in enumerate(runs):
@@ -184,14 +186,14 @@ def summary_figure(result: ProbeResult) -> Any:
             if all(math.isnan(v) for v in mean):
                 off_scale.append(run.label)
                 continue
-            ax.plot(x, mean, lw=2.2, alpha=0.45, color=color(k), zorder=2)
-            ax.plot(x, mean, ls="none", marker="o", ms=4, color=color(k), zorder=2)
+            ax.plot(x, mean, lw=2.2, alpha=0.45, color=palette[k], zorder=2)
+            ax.plot(x, mean, ls="none", marker="o", ms=4, color=palette[k], zorder=2)
             if seeds > 1:
-                ax.fill_between(x, low, high, color=color(k), alpha=0.2, lw=0)
+                ax.fill_between(x, low, high, color=palette[k], alpha=0.2, lw=0)
             pred = _positive(run.theory_series(field))
             if any(math.isfinite(v) for v in pred):
                 any_theory = True
-                ax.plot(x, pred, ls=(0, (4, 2)), lw=1.3, color=color(k), zorder=3)
+                ax.plot(x, pred, ls=(0, (4, 2)), lw=1.3, color=palette[k], zorder=3)
         if len(off_scale) < len(runs):
             ax.set_yscale("log")
         if off_scale:
@@ -216,7 +218,7 @@ def summary_figure(result: ProbeResult) -> Any:
             ax.xaxis.get_major_locator().set_params(integer=True)
         ax.grid(True, which="major", alpha=0.3)
     handles: list[Any] = [
-        Line2D([], [], color=color(k), marker="o", ms=4, lw=2.2, alpha=0.8, label=run.label)
+        Line2D([], [], color=palette[k], marker="o", ms=4, lw=2.2, alpha=0.8, label=run.label)
         for k, run in enumerate(runs)
     ]
     if any_theory:

@@ -11,7 +11,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ._style import color, pyplot
+from ._style import KNOWN, color, pyplot
 
 if TYPE_CHECKING:
     from .._probe import ProbeResult
@@ -22,7 +22,8 @@ _MARKERS = ("o", "s", "^", "D", "v")
 
 def _style(label: str) -> dict[str, Any]:
     k = _ORDER.index(label) if label in _ORDER else len(_ORDER) + sum(map(ord, label)) % 3
-    return {"color": color(k), "marker": _MARKERS[k % len(_MARKERS)]}
+    c = KNOWN.get(label, color(k))
+    return {"color": c, "marker": _MARKERS[k % len(_MARKERS)]}
 
 
 def _positive(values: Sequence[float]) -> list[float]:

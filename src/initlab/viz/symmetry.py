@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from ._style import color, pyplot
+from ._style import colors_for, pyplot
 
 if TYPE_CHECKING:
     from ..studies.symmetry import SymmetryResult
@@ -37,6 +37,7 @@ _STYLES = ["-", "--", "-.", "-"]
 def distinct_units_figure(result: SymmetryResult) -> Any:
     """One panel per hidden layer: distinct units vs iteration, a line per case (log y)."""
     layers = len(result.widths) - 2
+    palette = colors_for([c.label for c in result.cases])
     fig, axes = _panels(
         layers, f"Distinct units per hidden layer ({result.activation}, width {result.width})"
     )
@@ -46,7 +47,7 @@ def distinct_units_figure(result: SymmetryResult) -> Any:
             ax.plot(
                 case.iterations,
                 ys,
-                color=color(k),
+                color=palette[k],
                 label=case.label
                 + (f" (diverged at {case.diverged_at})" if case.diverged_at is not None else ""),
                 linewidth=3.0 - 0.5 * k,
@@ -80,12 +81,13 @@ def training_figure(result: SymmetryResult) -> Any:
     plt = pyplot()
     fig, (ax_l, ax_a) = plt.subplots(1, 2, figsize=(10, 3.6))
     fig.suptitle(f"Training ({result.activation}, {result.dataset})")
+    palette = colors_for([c.label for c in result.cases])
     for k, case in enumerate(result.cases):
         loss = [v if math.isfinite(v) else math.nan for v in case.train_loss]
-        ax_l.plot(range(len(loss)), _smooth(loss, 20), color=color(k), label=case.label, linewidth=1.5)
-        _mark_divergence(ax_l, case.diverged_at, color(k))
+        ax_l.plot(range(len(loss)), _smooth(loss, 20), color=palette[k], label=case.label, linewidth=1.5)
+        _mark_divergence(ax_l, case.diverged_at, palette[k])
         acc = [100 * v if math.isfinite(v) else math.nan for v in case.test_accuracy]
-        ax_a.plot(case.eval_iterations, acc, color=color(k), marker="o", markersize=3, label=case.label)
+        ax_a.plot(case.eval_iterations, acc, color=palette[k], marker="o", markersize=3, label=case.label)
     ax_l.axhline(result.label_entropy, color="grey", linestyle="--", linewidth=1, label="label entropy")
     ax_l.set_ylim(0, 3.5)
     ax_l.set_xlabel("iteration")
@@ -103,6 +105,7 @@ def training_figure(result: SymmetryResult) -> Any:
 def effective_rank_figure(result: SymmetryResult) -> Any:
     """One panel per hidden layer: effective rank of the activations on a fixed batch."""
     layers = len(result.widths) - 2
+    palette = colors_for([c.label for c in result.cases])
     fig, axes = _panels(
         layers,
         "Effective rank of each hidden layer's activations (fixed test batch; 0 = all zero, not drawn)",
@@ -114,7 +117,7 @@ def effective_rank_figure(result: SymmetryResult) -> Any:
             ax.plot(
                 case.iterations,
                 ys,
-                color=color(k),
+                color=palette[k],
                 label=case.label,
                 linewidth=1.6,
                 linestyle=_STYLES[k % 4],
