@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -131,19 +132,28 @@ def test_ctrl_c_writes_partial_results_and_exits_130(tmp_path: Path) -> None:
         str(out),
     ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    started = threading.Event()
+    err_lines: list[bytes] = []
+
+    def read_stderr() -> None:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            err_lines.append(line)
+            if line.startswith(b"Training 3 models"):
+                started.set()
+
+    reader = threading.Thread(target=read_stderr, daemon=True)
+    reader.start()
     try:
-        deadline = time.monotonic() + 120
-        while not (out / "config.json").exists():  # written just before the data is loaded
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline, "the command did not start"
-            time.sleep(0.1)
-        time.sleep(4.0)  # load MNIST and train a while
+        assert started.wait(timeout=120), b"".join(err_lines).decode()
+        time.sleep(2.0)  # train a while
         proc.send_signal(signal.SIGINT)
-        stdout, stderr = proc.communicate(timeout=120)
+        stdout, _ = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode == 130, stderr.decode()
+    reader.join(timeout=10)
+    assert proc.returncode == 130, b"".join(err_lines).decode()
     doc = json.loads((out / "results.json").read_text())
     assert doc["partial"] is True and doc["stop_reason"] == "interrupted"
     done = doc["iterations_done"]

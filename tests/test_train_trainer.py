@@ -188,3 +188,30 @@ def test_bad_config(mnist: Dataset, kwargs: dict[str, object], message: str) -> 
 def test_stack_must_fit_dataset(mnist: Dataset) -> None:
     with pytest.raises(InitlabError, match="do not fit mnist"):
         train(Stack.from_schemes([100, 10], "relu", ["he_normal"], [0]), mnist, generator=torch.Generator())
+
+
+def test_non_finite_weights_are_caught_at_evaluation(mnist: Dataset) -> None:
+    stack = small(["he_normal", "he_normal"], [0, 1])
+    with torch.no_grad():
+        stack.weights[1][1, 3, 5] = math.nan
+    before = [p[1].detach().clone() for p in stack.parameters()]
+    res = train(stack, mnist, TrainConfig(iterations=30, eval_every=10), generator=torch.Generator())
+    assert res.diverged_at == [None, 0]
+    assert bool(torch.isnan(res.train_loss[:, 1]).all()) and bool(torch.isfinite(res.train_loss[:, 0]).all())
+    for p, b in zip(stack.parameters(), before, strict=True):
+        torch.testing.assert_close(p[1].detach(), b, equal_nan=True)  # frozen
+    assert float(res.final_accuracy[0]) > 0.15  # the other model learns
+
+
+def test_parameters_get_their_storage_back(mnist: Dataset) -> None:
+    stack = small(["he_normal"])
+    w0 = stack.weights[0].data
+    seen: list[bool] = []
+
+    def on_step(step: int, s: Stack, loss: torch.Tensor) -> None:
+        seen.append(s.weights[0].grad is not None and s.weights[0].data.data_ptr() != w0.data_ptr())
+
+    train(stack, mnist, TrainConfig(iterations=3, eval_every=0), generator=torch.Generator(), on_step=on_step)
+    assert seen == [True] * 3  # during training: views into the packed buffers, with gradients
+    assert stack.weights[0].data.data_ptr() == w0.data_ptr() and stack.weights[0].is_contiguous()
+    assert stack.weights[0].grad is not None and stack.weights[0].grad.is_contiguous()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import math
 import signal
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -169,6 +170,12 @@ def run(args: argparse.Namespace) -> int:
     with _sigint(stop):  # Ctrl-C from here on: stop cleanly, write what was trained
         with ExitStack() as bars:
             ds = load_dataset(cfg.dataset, data_dir=args.data_dir, progress=_LazyBar(bars))
+        print(
+            f"Training {models} model{'s' if models > 1 else ''} on {ds.name} "
+            "(Ctrl-C stops after the current step and keeps what was trained).",
+            file=sys.stderr,
+            flush=True,
+        )
         with progress(f"training {models} model{'s' if models > 1 else ''}") as tick:
             result = compare(cfg, dataset=ds, progress=tick, should_stop=stop)
     wall = time.perf_counter() - t0

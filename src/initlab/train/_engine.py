@@ -27,6 +27,7 @@ bias passes): feature-major activations about 12% faster, packed biases about 9%
 
 from __future__ import annotations
 
+import functools
 from types import TracebackType
 
 import torch
@@ -62,15 +63,19 @@ class Engine:
         self.packs: list[Tensor] = []  # per layer (M, out, in + bias): [W | b]
         self.grads: list[Tensor] = []  # same shapes, when gradients are exposed to observers
         self._saved: list[tuple[Tensor, Tensor | None]] = []
-        # per batch size: the input buffer (B, D + bias), ones in the last column, and one buffer per
-        # hidden layer (M, H + bias, B), ones in the last row
-        self._buffers: dict[int, tuple[Tensor, list[Tensor]]] = {}
-        self._kept: tuple[Tensor, list[Tensor], list[Tensor]] | None = None  # x, hs, zs for backward
+        self._plans: dict[int, _Plan] = {}  # per batch size: buffers and their views
+        self._kept: _Plan | None = None  # the plan of the last forward with keep=True
+        self._w0 = torch.empty(0)  # packs[0] as (M*H, D+1)
+        self._wT: list[Tensor] = []  # packs[l][:, :, :in]^T, (M, in, out) (used for l >= 1)
+        self._flat: dict[int, Tensor] = {}  # layer-0 targets as (M*H, D+1), by data pointer
 
     # -- packing ----------------------------------------------------------------------------------
 
     def __enter__(self) -> Engine:
+        if self._saved:
+            raise RuntimeError("this Engine is already open")
         s = self.stack
+        self.packs, self._plans, self._flat, self._kept = [], {}, {}, None
         for layer, w in enumerate(s.weights):
             M, out, inp = w.shape
             pack = torch.empty(M, out, inp + self.bias, dtype=w.dtype, device=w.device)  # (M, out, in+1)
@@ -83,6 +88,9 @@ class Engine:
             if b is not None:
                 b.data = pack[:, :, inp]  # (M, out) view
             self.packs.append(pack)
+        # Views made once: the packed tensors are only ever updated in place.
+        self._w0 = self.packs[0].view(self.M * self.widths[1], -1)  # (M*H, D+1)
+        self._wT = [p[:, :, :w].transpose(1, 2) for p, w in zip(self.packs, self.widths, strict=False)]
         return self
 
     def __exit__(
@@ -116,42 +124,30 @@ class Engine:
 
     # -- forward ----------------------------------------------------------------------------------
 
-    def _bufs(self, B: int) -> tuple[Tensor, list[Tensor]]:
-        if B not in self._buffers:
-            p = self.packs[0]
-            x = torch.ones(B, self.widths[0] + self.bias, dtype=p.dtype, device=p.device)  # (B, D+1)
-            hs = [
-                torch.ones(self.M, h + self.bias, B, dtype=p.dtype, device=p.device)  # (M, H+1, B)
-                for h in self.widths[1:-1]
-            ]
-            self._buffers[B] = (x, hs)
-        return self._buffers[B]
+    def _plan(self, B: int) -> _Plan:
+        if B not in self._plans:
+            self._plans[B] = _Plan(self.M, self.widths, B, self.bias, self.packs[0])
+        return self._plans[B]
 
     def batch(self, B: int) -> Tensor:
         """The ``(B, D)`` input buffer to fill (e.g. ``index_select(..., out=)``) before :meth:`forward`."""
-        return self._bufs(B)[0][:, : self.widths[0]]
+        return self._plan(B).x
 
     def forward(self, x: Tensor, *, keep: bool = False) -> Tensor:
         """Logits ``(M, C, B)`` of a shared batch ``x: (B, D)`` (copied unless it is :meth:`batch`'s
-        buffer). ``keep`` saves what :meth:`backward` needs."""
-        M, L, B = self.M, self.depth, x.shape[0]
-        x1, hs = self._bufs(B)
-        if x.data_ptr() != x1.data_ptr():
-            x1[:, : self.widths[0]] = x
-        W = self.packs
-        zs = []
-        h = x1.T  # (D+1, B): [x | 1]^T, a view
-        for layer in range(L):
-            out = self.widths[layer + 1]
-            # (M, H, B), bias included; layer 0 is one matmul over the shared input
-            z = torch.mm(W[0].view(M * out, -1), h).view(M, out, B) if layer == 0 else torch.bmm(W[layer], h)
-            if layer == L - 1:
-                break
-            h = hs[layer]  # (M, H+1, B)
-            act_into(self.act, z, h[:, :out])  # (M, H, B) view; the ones row stays
-            zs.append(z)
-        self._kept = (x1, hs, zs) if keep else None
-        return z
+        buffer). ``keep`` saves what :meth:`backward` needs. The result is a buffer that the next
+        forward with the same batch size overwrites."""
+        L = self.depth
+        plan = self._plan(x.shape[0])
+        if x.data_ptr() != plan.x.data_ptr():
+            plan.x.copy_(x)
+        # (M, H, B) pre-activations, bias included; layer 0 is one matmul over the shared input
+        torch.mm(self._w0, plan.x1T, out=plan.z0)  # (M*H, D+1) @ (D+1, B)
+        for layer in range(1, L):
+            act_into(self.act, plan.z[layer - 1], plan.h_act[layer - 1])  # (M, H, B) into [h | 1]
+            torch.bmm(self.packs[layer], plan.h[layer - 1], out=plan.z[layer])  # (M, H_out, B)
+        self._kept = plan if keep else None
+        return plan.z[L - 1]
 
     # -- loss ---------------------------------------------------------------------------------------
 
@@ -165,7 +161,7 @@ class Engine:
         target = y.view(1, 1, B).expand(M, 1, B)  # (M, 1, B)
         loss = logp.gather(1, target).mean(dim=(1, 2)).neg_()  # (M,)
         grad = logp.exp_()  # (M, C, B): softmax
-        grad.scatter_add_(1, target, torch.full((M, 1, B), -1.0, dtype=grad.dtype))
+        grad.scatter_add_(1, target, _minus_ones(M, B, grad.dtype))
         return loss, grad
 
     @staticmethod
@@ -186,23 +182,57 @@ class Engine:
         :meth:`forward` with ``keep=True``; it is overwritten.
         """
         M, L = self.M, self.depth
-        if self._kept is None:
+        plan = self._kept
+        if plan is None:
             raise RuntimeError("backward needs a forward(..., keep=True) first")
-        x1, hs, zs = self._kept
         tgt, beta, alpha = targets
         B = dlogits.shape[2]
         step = alpha / B  # the mean's 1/B, applied in the matmuls
         dz = dlogits  # (M, C, B)
         for layer in range(L - 1, 0, -1):
-            inp = self.widths[layer]
-            h_in = hs[layer - 1]  # (M, H_in+1, B)
-            dprev = torch.bmm(
-                self.packs[layer][:, :, :inp].transpose(1, 2), dz
-            )  # (M, H_in, B), before W moves
-            _gemm(tgt[layer], dz, h_in.transpose(1, 2), beta, step)  # (M, H_out, H_in+1): [dW | db]
-            dz = self.act_backward(dprev, zs[layer - 1], h_in[:, :inp])  # (M, H_in, B)
-        out = self.widths[1]
-        _gemm(tgt[0].view(M * out, -1), dz.reshape(M * out, B), x1, beta, step)  # (M*H, D+1)
+            dprev = plan.dprev[layer - 1]  # (M, H_in, B)
+            torch.bmm(self._wT[layer], dz, out=dprev)  # before W moves
+            _gemm(tgt[layer], dz, plan.h_T[layer - 1], beta, step)  # (M, H_out, H_in+1): [dW | db]
+            dz = self.act_backward(dprev, plan.z[layer - 1], plan.h_act[layer - 1])  # (M, H_in, B)
+        t0 = tgt[0]
+        flat = self._flat.get(t0.data_ptr())
+        if flat is None:
+            flat = self._flat[t0.data_ptr()] = t0.view(M * self.widths[1], -1)  # (M*H, D+1)
+        g0 = plan.dprev0 if dz.data_ptr() == plan.dprev0.data_ptr() else dz.reshape(M * self.widths[1], B)
+        _gemm(flat, g0, plan.x1, beta, step)  # (M*H, B) @ (B, D+1)
+
+
+class _Plan:
+    """Buffers for one batch size ``B``, and views of them made once.
+
+    ``x1 = [x | 1]`` ``(B, D+1)``; per layer ``l`` a pre-activation buffer ``z[l]`` ``(M, H, B)``
+    (``z0`` is ``z[0]`` flat, ``(M*H, B)``); per hidden layer an activation buffer ``h`` ``(M, H+1, B)``
+    whose last row stays 1, and a gradient buffer ``dprev`` ``(M, H, B)``.
+    """
+
+    def __init__(self, M: int, widths: list[int], B: int, bias: bool, like: Tensor) -> None:
+        def ones(*shape: int) -> Tensor:
+            return torch.ones(shape, dtype=like.dtype, device=like.device)
+
+        def empty(*shape: int) -> Tensor:
+            return torch.empty(shape, dtype=like.dtype, device=like.device)
+
+        D, hidden = widths[0], widths[1:-1]
+        self.x1 = ones(B, D + bias)  # (B, D+1): [x | 1]
+        self.x = self.x1[:, :D]  # (B, D)
+        self.x1T = self.x1.T  # (D+1, B)
+        self.z0 = empty(M * widths[1], B)  # (M*H, B)
+        self.z = [self.z0.view(M, widths[1], B)] + [empty(M, w, B) for w in widths[2:]]  # (M, H, B)
+        self.h = [ones(M, w + bias, B) for w in hidden]  # (M, H+1, B): [h ; 1]
+        self.h_act = [h[:, :w] for h, w in zip(self.h, hidden, strict=True)]  # (M, H, B) views
+        self.h_T = [h.transpose(1, 2) for h in self.h]  # (M, B, H+1) views
+        self.dprev = [empty(M, w, B) for w in hidden]  # (M, H, B)
+        self.dprev0 = self.dprev[0].view(M * widths[1], B) if hidden else empty(0)  # (M*H, B)
+
+
+@functools.lru_cache(maxsize=8)
+def _minus_ones(M: int, B: int, dtype: torch.dtype) -> Tensor:
+    return torch.full((M, 1, B), -1.0, dtype=dtype)  # (M, 1, B), never written to
 
 
 def _gemm(target: Tensor, a: Tensor, b: Tensor, beta: float, alpha: float) -> None:

@@ -205,19 +205,19 @@ class _Run:
         self.losses[step] = loss
         if self.frozen:
             self.losses[step].masked_fill_(self.frozen_mask, math.nan)
-        if not bool(torch.isfinite(loss).all()):
-            for m in torch.nonzero(~torch.isfinite(loss)).flatten().tolist():
-                if self.diverged[m] is None:
+        values = loss.tolist()  # one sync-free read, cheaper than a tensor reduction
+        if not all(map(math.isfinite, values)):
+            for m, v in enumerate(values):
+                if not math.isfinite(v) and self.diverged[m] is None:
                     self.freeze(m, step)
-                    self.losses[step, m] = loss[m]
+                    self.losses[step, m] = v
 
     def evaluate(self) -> None:
         t = time.perf_counter()
         loss, acc = _evaluate(self.engine, self.ex, self.ey, self.cfg.eval_batch)
-        for m in range(self.engine.M):
-            if self.diverged[m] is None and not all(
-                bool(torch.isfinite(p[m]).all()) for p in self.engine.packs
-            ):
+        finite = torch.stack([torch.isfinite(p).flatten(1).all(1) for p in self.engine.packs]).all(0)  # (M,)
+        for m in torch.nonzero(~finite).flatten().tolist():
+            if self.diverged[m] is None:
                 self.freeze(m, max(self.done - 1, 0))
         self.evals.append((self.done, loss, acc))
         self.eval_time += time.perf_counter() - t

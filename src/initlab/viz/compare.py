@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from ._style import color, pyplot
+from ._style import colors_for, pyplot
 
 if TYPE_CHECKING:
     from ..studies.compare import CompareResult
@@ -58,11 +58,12 @@ def compare_figure(result: CompareResult) -> Any:
     smoothed = result.smoothed_loss()  # (T, M)
     iters = torch.arange(1, smoothed.shape[0] + 1).numpy()
     evals = tr.eval_iterations
+    palette = colors_for(result.labels)  # the classic labels keep their colours across figures
     for i, label in enumerate(result.labels):
         ms = [m for m, s in enumerate(result.model_spec) if s == i]
         n_div = sum(tr.diverged_at[m] is not None for m in ms)
         name = label + (f" ({n_div}/{len(ms)} diverged)" if n_div else "")
-        c = color(i)
+        c = palette[i]
         if len(iters):
             _band(ax_loss, iters, smoothed[:, ms], c, name)
         acc = tr.eval_accuracy[:, ms].clone()  # (E, S)
@@ -86,7 +87,7 @@ def compare_figure(result: CompareResult) -> Any:
         va="top",
         transform=ax_loss.get_yaxis_transform(),
     )
-    ax_loss.legend(loc="upper right", bbox_to_anchor=(1.0, 0.9), frameon=False)
+    ax_loss.legend(loc="best", frameon=False)
     ax_loss.grid(alpha=0.3)
 
     ax_acc.set_ylim(0, 100)
@@ -95,7 +96,7 @@ def compare_figure(result: CompareResult) -> Any:
     ax_acc.set_ylabel("test accuracy (%)")
     ax_acc.set_title(f"Held-out accuracy ({tr.eval_examples:,} test images)")
     ax_acc.axhline(100 / result.widths[-1], color="0.6", lw=0.8, ls=":")
-    ax_acc.legend(loc="lower right", bbox_to_anchor=(1.0, 0.14), frameon=False, title="final")
+    ax_acc.legend(loc="best", frameon=False, title="final")
     ax_acc.grid(alpha=0.3)
 
     band = " Bands: min to max over seeds." if result.config.seeds > 1 else ""
