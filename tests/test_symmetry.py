@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -124,3 +129,28 @@ def test_cli_bad_input(
     assert main(["symmetry", *argv, "--out", f"{tmp_path}/x"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and fragment in err
+
+
+def test_ctrl_c_writes_partial_results_and_exits_130(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "initlab", "symmetry", "--iterations", "100000", "--out", str(out)]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    try:
+        deadline = time.monotonic() + 120
+        while not (out / "config.json").exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(6.0)  # load MNIST and train a while
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, stderr.decode()
+    doc = json.loads((out / "results.json").read_text())
+    assert doc["partial"] is True
+    done = doc["iterations_done"]
+    assert done < 100000
+    assert all(len(c["train_loss"]) == done for c in doc["cases"])
+    assert (out / "distinct_units.png").exists()
+    assert b"partial" in stderr

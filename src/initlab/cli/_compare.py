@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import argparse
 import math
-import signal
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +21,7 @@ from ..data import load_dataset
 from ..studies.compare import BIAS_MODES, DEFAULT_INITS, CompareConfig, CompareResult, compare
 from ..train import OPTIMIZERS, SAMPLINGS
 from ._console import console, progress, table
+from ._interrupt import graceful_stop
 from ._runfolder import RunFolder
 
 _D = CompareConfig()
@@ -108,34 +107,6 @@ def config_from_args(args: argparse.Namespace) -> CompareConfig:
     )
 
 
-class _Stop:
-    """SIGINT sets a flag the trainer polls between steps; a second SIGINT raises at once."""
-
-    def __init__(self) -> None:
-        self.requested = False
-
-    def __call__(self) -> bool:
-        return self.requested
-
-    def handle(self, signum: int, frame: Any) -> None:
-        if self.requested:
-            raise KeyboardInterrupt
-        self.requested = True
-
-
-@contextmanager
-def _sigint(stop: _Stop) -> Iterator[None]:
-    try:
-        old = signal.signal(signal.SIGINT, stop.handle)
-    except ValueError:  # not the main thread: plain KeyboardInterrupt handling applies
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, old)
-
-
 class _LazyBar:
     """A download progress bar that appears only if a download happens."""
 
@@ -164,10 +135,9 @@ def run(args: argparse.Namespace) -> int:
         "compare", {**cfg.to_dict(), "data_dir": args.data_dir, "threads": torch.get_num_threads()}
     )
     out = console()
-    stop = _Stop()
     models = len(cfg.inits) * cfg.seeds
     t0 = time.perf_counter()
-    with _sigint(stop):  # Ctrl-C from here on: stop cleanly, write what was trained
+    with graceful_stop() as stop:  # Ctrl-C from here on: stop cleanly, write what was trained
         with ExitStack() as bars:
             ds = load_dataset(cfg.dataset, data_dir=args.data_dir, progress=_LazyBar(bars))
         print(

@@ -11,10 +11,7 @@ aborts at once).
 from __future__ import annotations
 
 import argparse
-import signal
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
@@ -22,6 +19,7 @@ from .._errors import InitlabError
 from ..report import build, derive
 from ..studies.reproduce import ReproduceConfig, reproduce
 from ._console import console, progress
+from ._interrupt import graceful_stop
 from ._runfolder import RunFolder
 
 _D = ReproduceConfig()
@@ -79,34 +77,6 @@ def config_from_args(args: argparse.Namespace) -> ReproduceConfig:
     return cfg
 
 
-class _Stop:
-    """SIGINT sets a flag the study polls between steps; a second SIGINT raises at once."""
-
-    def __init__(self) -> None:
-        self.requested = False
-
-    def __call__(self) -> bool:
-        return self.requested
-
-    def handle(self, signum: int, frame: Any) -> None:
-        if self.requested:
-            raise KeyboardInterrupt
-        self.requested = True
-
-
-@contextmanager
-def _sigint(stop: _Stop) -> Iterator[None]:
-    try:
-        old = signal.signal(signal.SIGINT, stop.handle)
-    except ValueError:  # not the main thread: plain KeyboardInterrupt handling applies
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, old)
-
-
 def run(args: argparse.Namespace) -> int:
     import torch
 
@@ -117,8 +87,7 @@ def run(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     folder = RunFolder(args.out)
     folder.write_config("reproduce", {**cfg.to_dict(), "threads": torch.get_num_threads()})
-    stop = _Stop()
-    with _sigint(stop):
+    with graceful_stop() as stop:
         with progress("reproduce") as tick:
             result = reproduce(cfg, progress=tick, should_stop=stop)
         t = time.perf_counter()

@@ -7,6 +7,7 @@ import sys
 
 from ..studies.symmetry import symmetry
 from ._console import console, progress, table
+from ._interrupt import graceful_stop
 from ._runfolder import RunFolder
 
 
@@ -46,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     folder = RunFolder(args.out)
     config = {k: v for k, v in vars(args).items() if k not in ("run", "command", "debug")}
     folder.write_config("symmetry", config)
-    with progress("symmetry") as tick:
+    with graceful_stop() as stop, progress("symmetry") as tick:
         result = symmetry(
             activation=args.activation,
             cases=args.case,
@@ -61,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
             dataset=args.dataset,
             data_dir=args.data_dir,
             progress=tick,
+            should_stop=stop,
         )
     folder.write_json("results.json", result.to_dict())
     folder.save_figure(result.figure_distinct_units(), "distinct_units")
