@@ -268,9 +268,9 @@ def test_interrupted_run_reports_what_finished(tmp_path: Path) -> None:
 def test_cli_ctrl_c_writes_partial_results_and_exits_130(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from initlab.cli import _reproduce
+    from initlab.cli import _interrupt
 
-    monkeypatch.setattr(_reproduce._Stop, "__call__", lambda self: True)  # as if Ctrl-C came at once
+    monkeypatch.setattr(_interrupt.Stop, "__call__", lambda self: True)  # as if Ctrl-C came at once
     assert main(["reproduce", "--quick", "--out", str(tmp_path)]) == 130
     doc = json.loads((tmp_path / "results.json").read_text())
     assert doc["partial"] is True and doc["findings"]["partial"] is True

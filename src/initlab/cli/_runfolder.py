@@ -5,31 +5,13 @@ Every file is written atomically, so an interrupted run never leaves a half-writ
 
 from __future__ import annotations
 
-import platform
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from .._atomic import atomic_path, write_json, write_text
+from .._env import environment
 from .._errors import InitlabError
-
-
-def versions() -> dict[str, str]:
-    """Versions of Python, initlab and the libraries a result depends on."""
-    import numpy
-    import torch
-
-    from .. import __version__
-
-    return {
-        "initlab": __version__,
-        "python": sys.version.split()[0],
-        "torch": torch.__version__,
-        "numpy": numpy.__version__,
-        "platform": platform.platform(),
-        "threads": str(torch.get_num_threads()),
-    }
 
 
 class RunFolder:
@@ -47,7 +29,7 @@ class RunFolder:
         doc = {
             "command": command,
             "config": config,
-            "versions": versions(),
+            "versions": environment(),
             "started": datetime.now(UTC).isoformat(timespec="seconds"),
         }
         return self.write_json("config.json", doc)
