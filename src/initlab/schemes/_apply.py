@@ -70,12 +70,7 @@ def init_(
     sch = scheme(spec)
     if isinstance(target, Tensor):
         law = sch.law(tuple(target.shape))
-        _fill(
-            target,
-            sample_law(
-                law, tuple(target.shape), generator=generator, dtype=target.dtype, device=target.device
-            ),
-        )
+        _fill(target, _draw(law, target, generator))
         return [_record("tensor", target, sch, law.std)]
     if not isinstance(target, nn.Module):
         raise InitlabError(f"init_ needs a Tensor or an nn.Module, got {type(target).__name__}")
@@ -95,9 +90,7 @@ def init_(
                 _fill(b, torch.zeros_like(b))
                 records.append(_record(prefix + "bias", b, sch, 0.0))
             else:
-                _fill(
-                    b, sample_law(blaw, tuple(b.shape), generator=generator, dtype=b.dtype, device=b.device)
-                )
+                _fill(b, _draw(blaw, b, generator))
                 records.append(_record(prefix + "bias", b, sch, blaw.std))
     if not records:
         raise InitlabError(f"{type(target).__name__} has no nn.Linear or nn.ConvNd layer to initialise")
