@@ -9,7 +9,11 @@ In one run, on this machine, it measures
   (c) a straightforward NumPy float64 implementation in the style of the classic study;
 * the machine's float32 matrix-multiply rate (a large square matmul, best of several) and the
   workload's FLOP count, hence the fraction of that rate each implementation achieves;
-* a sweep of 30 models (10 specs x 3 seeds) with (a), against (b)'s time per model.
+* a sweep of 30 models (10 specs x 3 seeds) with (a), against (b)'s time per model;
+* the sweep's *matmul ceiling*: the matmuls of one training step alone -- the engine's shapes,
+  layouts and BLAS calls, nothing between them (no activation, loss or batch sampling) -- timed the
+  same way, so the printout separates what the matmul kernels reach on these shapes from what the
+  rest of a step costs.
 
 All three see the same batches from the same initial weights, so their final losses agree (printed
 as a check). Times are training only: no evaluation, data already in memory.
@@ -66,6 +70,49 @@ def matmul_rate(n: int = 4096, repeats: int = 5) -> float:
         a @ b
         best = min(best, time.perf_counter() - t)
     return 2 * n**3 / best / 1e9
+
+
+def matmul_ceiling(M: int, widths: list[int], batch: int, steps: int) -> float:
+    """Seconds for ``steps`` training steps of ``M`` models doing only their matmuls.
+
+    The same calls, shapes and layouts as :mod:`initlab.train._engine`: layer 0 one
+    ``(M*H, D+1) @ (D+1, B)`` mm and its weight gradient one ``(M*H, B) @ (B, D+1)`` addmm into the
+    parameters; every later layer a ``(M, out, in+1) @ (M, in+1, B)`` bmm forward, a
+    ``(M, in, out) @ (M, out, B)`` bmm backward and a ``(M, out, B) @ (M, B, in+1)`` baddbmm into
+    the parameters. Nothing else runs, so this bounds what any step built on these kernels reaches.
+    """
+    g = torch.Generator().manual_seed(0)
+    D, L = widths[0], len(widths) - 1
+    packs = [
+        torch.randn(M, o, i + 1, generator=g) * 0.05 for i, o in itertools.pairwise(widths)
+    ]  # (M, out, in+1)
+    w0 = packs[0].view(M * widths[1], D + 1)  # (M*H, D+1)
+    w_t = [p[:, :, :i].transpose(1, 2) for p, i in zip(packs, widths, strict=False)]  # (M, in, out)
+    x1 = torch.rand(batch, D + 1, generator=g)  # (B, D+1)
+    z = [torch.empty(M, o, batch) for o in widths[1:]]  # (M, out, B)
+    z0 = z[0].view(M * widths[1], batch)  # (M*H, B)
+    h = [torch.rand(M, w + 1, batch, generator=g) for w in widths[1:-1]]  # (M, H+1, B)
+    h_t = [t.transpose(1, 2) for t in h]  # (M, B, H+1)
+    dprev = [torch.rand(M, w, batch, generator=g) for w in widths[1:-1]]  # (M, H, B)
+    alpha = -1e-6  # keeps the parameters (and the rate) steady over many steps
+
+    def step() -> None:
+        torch.mm(w0, x1.T, out=z0)
+        for layer in range(1, L):
+            torch.bmm(packs[layer], h[layer - 1], out=z[layer])
+        dz = z[L - 1]
+        for layer in range(L - 1, 0, -1):
+            torch.bmm(w_t[layer], dz, out=dprev[layer - 1])
+            packs[layer].baddbmm_(dz, h_t[layer - 1], alpha=alpha)
+            dz = dprev[layer - 1]
+        w0.addmm_(dz.view(M * widths[1], batch), x1, alpha=alpha)
+
+    for _ in range(10):
+        step()
+    t = time.perf_counter()
+    for _ in range(steps):
+        step()
+    return time.perf_counter() - t
 
 
 def batches(n: int, iterations: int, seed: int) -> list[torch.Tensor]:
@@ -186,7 +233,9 @@ def main() -> None:
     seeds30 = [j for _ in SWEEP for j in range(3)]
     # Rounds interleave the implementations, so that a burst of load elsewhere hits one round of all
     # of them rather than all rounds of one; each figure is the best round.
-    rounds: dict[str, list[tuple[float, list[float]]]] = {k: [] for k in ("peak", "a", "b", "c", "sweep")}
+    rounds: dict[str, list[tuple[float, list[float]]]] = {
+        k: [] for k in ("peak", "a", "b", "c", "sweep", "ceiling")
+    }
     for r in range(args.repeats):
         rounds["peak"].append((matmul_rate(), []))
         rounds["a"].append(run_initlab(stack_for(specs3, seeds3), data, T))
@@ -194,6 +243,7 @@ def main() -> None:
         if not args.skip_numpy:
             rounds["c"].append(run_numpy(stack_for(specs3, seeds3), xn, yn, idn))
         rounds["sweep"].append(run_initlab(stack_for(specs30, seeds30), data, T))
+        rounds["ceiling"].append((matmul_ceiling(30, WIDTHS, BATCH, T), []))
         times = "  ".join(f"{k} {v[-1][0]:.2f}" for k, v in rounds.items() if v and k != "peak")
         print(f"round {r + 1}: matmul {rounds['peak'][-1][0]:.0f} GFLOP/s; seconds: {times}")
     peak = max(v for v, _ in rounds["peak"])
@@ -201,6 +251,7 @@ def main() -> None:
     tb, lb = min(rounds["b"])
     tc, lc = min(rounds["c"]) if rounds["c"] else (float("nan"), [float("nan")] * 3)
     ts, _ = min(rounds["sweep"])
+    tm, _ = min(rounds["ceiling"])
     work3 = fl * 3 * T
     print(f"float32 matmul rate (4096^3, best of all rounds): {peak:.0f} GFLOP/s; the classic workload's "
           f"arithmetic alone takes {work3 / peak / 1e9:.2f} s at that rate")  # fmt: skip
@@ -218,6 +269,9 @@ def main() -> None:
     if not args.skip_numpy:
         print(row("(c) NumPy float64, study style, 3 models", tc, work3, 3))
     print(row("(a) initlab trainer, 30 models (10 x 3 seeds)", ts, work30, 30))
+    print(row("    its matmuls alone (the ceiling)", tm, work30, 30))
+    print(f"the sweep runs at {100 * tm / ts:.0f}% of its matmul ceiling; the rest of a step (activations, "
+          f"loss, batch sampling, dispatch) is {100 * (ts - tm) / ts:.0f}% of its time")  # fmt: skip
     print()
     print("final training losses (same batches, same initial weights):")
     for name, losses in (("a", la), ("b", lb), ("c", lc)):
@@ -241,7 +295,13 @@ def main() -> None:
             "matmul_gflops": peak,
             "flops_per_model_step": fl,
             "iterations": T,
-            "seconds": {"initlab_3": ta, "plain_torch_3": tb, "numpy_3": tc, "initlab_30": ts},
+            "seconds": {
+                "initlab_3": ta,
+                "plain_torch_3": tb,
+                "numpy_3": tc,
+                "initlab_30": ts,
+                "matmuls_only_30": tm,
+            },
             "checks": {name: got for name, got, _ in checks},
             "load_average": [load0, load1],
         }

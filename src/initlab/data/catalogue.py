@@ -6,9 +6,11 @@ the closest valid ones).
 
 Checksums: MNIST's MD5 and SHA-256 as published with the original files; Fashion-MNIST's and
 KMNIST's MD5 as published in their READMEs (github.com/zalandoresearch/fashion-mnist,
-github.com/rois-codh/kmnist). Debian's ``dataset-fashion-mnist`` package
-(0.0~git20200523.55506a9-1) re-gzipped the Fashion-MNIST files without the file name in the gzip
-header -- same images, different bytes -- so its four files are accepted by their own SHA-256
+github.com/rois-codh/kmnist); all twelve MD5s and the mirrors agree with torchvision's
+``torchvision/datasets/mnist.py`` (cross-checked by reading it; the Fashion-MNIST and KMNIST mirrors
+have never been contacted from here, which has no internet). Debian's ``dataset-fashion-mnist``
+package (0.0~git20200523.55506a9-1) re-gzipped the Fashion-MNIST files without the file name in the
+gzip header -- same images, different bytes -- so its four files are accepted by their own SHA-256
 (taken from that package, whose integrity apt verifies).
 """
 
