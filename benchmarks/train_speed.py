@@ -34,7 +34,7 @@ import torch
 import torch.nn.functional as F
 
 from initlab import load_dataset
-from initlab.stack import Stack
+from initlab.ensemble.stack import Stack
 from initlab.train import TrainConfig, train
 
 WIDTHS = [784, 100, 100, 100, 100, 10]

@@ -7,26 +7,20 @@
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-
 from . import theory
-from ._errors import InitlabError
-from ._probe import LayerProbe, ProbeResult, SpecProbe, probe
 from .activations import Activation, activation, activations, gain
-from .autoinit import AutoInitPlan, auto_init_
+from .core.env import version
+from .core.errors import InitlabError
 from .data import Dataset, load_dataset
-from .diagnosis import Audit, Diagnosis, audit, diagnose
-from .lsuv import LSUVResult, lsuv_
-from .schemes import Law, ParamInit, Scheme, fans, init_, register_scheme, scheme, schemes
+from .schemes import Law, ParamInit, Scheme, fans, register_scheme, scheme, schemes
 from .studies.compare import CompareConfig, CompareResult, compare
+from .studies.probe import LayerProbe, ProbeResult, SpecProbe, probe
 from .studies.reproduce import ReproduceConfig, ReproduceResult, reproduce
 from .studies.symmetry import SymmetryResult, symmetry
+from .tools import Audit, AutoInitPlan, Diagnosis, LSUVResult, audit, auto_init_, diagnose, init_, lsuv_
 from .train import TrainConfig, TrainResult
 
-try:
-    __version__ = version("initlab")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0.0.0"
+__version__ = version()
 
 __all__ = [
     "Activation",

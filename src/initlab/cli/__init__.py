@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from .._errors import InitlabError
+from ..core.errors import InitlabError
 
 #: Subcommand modules, in the order ``--help`` lists them.
 COMMANDS: list[str] = ["_schemes", "_diagnose", "_probe", "_symmetry", "_compare", "_reproduce"]
@@ -28,8 +28,9 @@ class Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> Parser:
-    from .. import __version__
+    from ..core.env import version
 
+    __version__ = version()
     parser = Parser(
         prog="initlab",
         description="initlab: a laboratory for neural-network weight initialization.",

@@ -16,7 +16,7 @@ from contextlib import ExitStack
 from datetime import datetime
 from typing import Any
 
-from .._errors import InitlabError
+from ..core.errors import InitlabError
 from ..data import load_dataset
 from ..studies.compare import BIAS_MODES, DEFAULT_INITS, CompareConfig, CompareResult, compare
 from ..train import OPTIMIZERS, SAMPLINGS

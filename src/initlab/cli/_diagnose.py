@@ -20,11 +20,9 @@ import torch
 from rich import box
 from torch import nn
 
-from .._errors import InitlabError, closest
-from ..autoinit import auto_init_
-from ..diagnosis import Audit, Diagnosis, audit, diagnose
-from ..lsuv import lsuv_
+from ..core.errors import InitlabError, closest
 from ..schemes import init_
+from ..tools import Audit, Diagnosis, audit, auto_init_, diagnose, lsuv_
 from ._console import console, table
 from ._runfolder import RunFolder
 

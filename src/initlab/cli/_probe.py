@@ -6,8 +6,8 @@ import argparse
 import math
 from typing import Any
 
-from .._errors import InitlabError
-from .._probe import CLASSIC_INITS, ProbeResult, SpecProbe, probe
+from ..core.errors import InitlabError
+from ..studies.probe import CLASSIC_INITS, ProbeResult, SpecProbe, probe
 from ._console import console, table
 from ._runfolder import RunFolder
 

@@ -15,7 +15,7 @@ import time
 from dataclasses import replace
 from typing import Any
 
-from .._errors import InitlabError
+from ..core.errors import InitlabError
 from ..report import build, derive
 from ..studies.reproduce import ReproduceConfig, reproduce
 from ._console import console, progress

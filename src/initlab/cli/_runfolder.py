@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .._atomic import atomic_path, write_json, write_text
-from .._env import environment
-from .._errors import InitlabError
+from ..core.env import environment
+from ..core.errors import InitlabError
+from ..core.io import atomic_path, write_json, write_text
 
 
 class RunFolder:
@@ -51,7 +51,7 @@ class RunFolder:
                 fig.savefig(tmp, format=ext, dpi=150, bbox_inches="tight")
             self.files.append(dest.name)
             out.append(dest)
-        from ..viz._style import pyplot
+        from ..viz import pyplot
 
         pyplot().close(fig)
         return out

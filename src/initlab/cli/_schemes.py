@@ -7,7 +7,7 @@ import math
 from typing import Any
 
 from .. import scheme, schemes
-from .._errors import InitlabError
+from ..core.errors import InitlabError
 from ..schemes import scheme_info
 from ._console import console, table
 

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .._errors import InitlabError
+from ..core.errors import InitlabError
 from .catalogue import DataFile, DatasetInfo, Repack, Role, dataset_info, datasets, register_dataset
 from .idx import read_idx, write_idx
 from .resolve import Located, Progress, cache_dir, locate

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .._errors import InitlabError
+from ..core.errors import InitlabError
 
 if TYPE_CHECKING:
     from .catalogue import DataFile

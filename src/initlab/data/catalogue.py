@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from .._errors import InitlabError, unknown
+from ..core.errors import InitlabError, unknown
 
 Role = Literal["train_images", "train_labels", "test_images", "test_labels"]
 ROLES: tuple[Role, ...] = ("train_images", "train_labels", "test_images", "test_labels")

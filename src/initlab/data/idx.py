@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._errors import InitlabError
+from ..core.errors import InitlabError
 
 #: IDX dtype codes and their big-endian NumPy types.
 DTYPES: dict[int, np.dtype[np.generic]] = {

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .._errors import InitlabError
+from ..core.errors import InitlabError
 from ._checksum import verify
 from .catalogue import ROLES, DataFile, DatasetInfo, Role
 

@@ -28,7 +28,7 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from .._atomic import jsonable
+from ..core.io import jsonable
 
 SCHEMA_ID = "initlab.reproduce.findings/1"
 LOSS_TARGET = 0.5

@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from .._errors import InitlabError
+from ..core.errors import InitlabError
 from ._fans import fans
 from ._registry import Law, Scheme, scheme
 from ._sample import sample_law
@@ -58,15 +58,9 @@ def init_(
     A tensor is filled directly. A module gets every ``nn.Linear`` / ``nn.ConvNd`` weight drawn from
     the scheme (in ``named_modules`` order), and its bias set to zero unless the scheme defines a
     bias law (``torch_default``: ``U(+-1/sqrt(fan_in))``, drawn right after its weight as PyTorch does).
-    Randomness comes only from ``generator``. ``spec="auto"`` on a module chooses each layer's scheme
-    from the nonlinearity that follows it (:func:`initlab.auto_init_`) and returns its records.
+    Randomness comes only from ``generator``. (``initlab.init_`` also takes ``spec="auto"``: that is
+    handled a layer above, in :func:`initlab.tools.init_`, since it needs to trace the model.)
     """
-    if isinstance(spec, str) and spec.strip() == "auto":
-        if not isinstance(target, nn.Module):
-            raise InitlabError(f"init_ spec 'auto' needs an nn.Module, got {type(target).__name__}")
-        from ..autoinit import auto_init_
-
-        return auto_init_(target, generator=generator).records
     sch = scheme(spec)
     if isinstance(target, Tensor):
         law = sch.law(tuple(target.shape))

@@ -12,7 +12,7 @@ import math
 from collections.abc import Sequence
 from typing import Literal
 
-from .._errors import InitlabError
+from ..core.errors import InitlabError
 
 FanMode = Literal["fan_in", "fan_out", "fan_avg", "fan_geo_avg"]
 

@@ -15,8 +15,8 @@ from typing import Literal
 import torch
 from torch import Tensor
 
-from .._errors import InitlabError, unknown
-from .._spec import ParsedSpec, Value, bind_params, canonical, parse_spec, signature_params
+from ..core.errors import InitlabError, unknown
+from ..core.spec import ParsedSpec, Value, bind_params, canonical, parse_spec, signature_params
 
 LawKind = Literal["constant", "normal", "uniform", "trunc_normal", "orthogonal", "identity", "sparse"]
 

@@ -25,11 +25,11 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from .._errors import InitlabError
 from ..activations import activation
+from ..core.errors import InitlabError
 from ..data import Dataset, dataset_info, load_dataset
+from ..ensemble import Stack
 from ..schemes import Scheme, scheme
-from ..stack import Stack
 from ..train import TrainConfig, TrainResult, train
 
 DEFAULT_INITS: tuple[str, ...] = ("std=0.01: normal(std=0.01)", "Xavier: lecun_normal", "He: he_normal")

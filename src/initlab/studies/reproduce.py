@@ -24,13 +24,13 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .._env import environment
-from .._errors import InitlabError
-from .._probe import ProbeResult, probe
+from ..core.env import environment
+from ..core.errors import InitlabError
 from ..data import Dataset, load_dataset
 from ..schemes import scheme
 from .compare import DEFAULT_INITS as COMPARE_INITS
 from .compare import CompareConfig, CompareResult, compare
+from .probe import ProbeResult, probe
 from .symmetry import SymmetryResult, symmetry
 
 SCHEMA_ID = "initlab.reproduce/1"

@@ -5,7 +5,7 @@ a well-scaled random scheme (``he_normal`` for the ReLU family, ``xavier_normal`
 trained as one stack on the same batches (the MNIST comparison's network and optimiser). Every
 ``log_every`` iterations, per hidden layer and case, it records
 
-* the number of **distinct units** (:func:`initlab.units.distinct_units`: incoming weights and bias
+* the number of **distinct units** (:func:`initlab.measure.units.distinct_units`: incoming weights and bias
   equal within ``1e-4`` of the layer's largest weight count as the same unit),
 * the **effective rank** of the layer's activations on a fixed batch of test images,
 * the Frobenius norm and the largest absolute entry of the layer's **weight gradient**,
@@ -23,13 +23,13 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from .._errors import InitlabError
 from ..activations import activation as get_activation
+from ..core.errors import InitlabError
 from ..data import Dataset, load_dataset
+from ..ensemble import Stack
+from ..measure import distinct_units, effective_rank
 from ..schemes import scheme
-from ..stack import Stack
 from ..train import TrainConfig, train
-from ..units import distinct_units, effective_rank
 
 RELU_FAMILY = frozenset({"relu", "leaky_relu", "elu", "selu", "gelu", "silu", "mish", "softplus"})
 

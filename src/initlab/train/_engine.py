@@ -33,8 +33,8 @@ from types import TracebackType
 import torch
 from torch import Tensor
 
-from .._errors import InitlabError
-from ..stack import Stack
+from ..core.errors import InitlabError
+from ..ensemble import Stack
 from ._actgrad import act_into, backward_fn
 
 #: Where the backward pass accumulates the gradients: one tensor per layer shaped like the packed

@@ -21,7 +21,7 @@ from typing import Literal, Protocol
 import torch
 from torch import Tensor
 
-from .._errors import InitlabError, unknown
+from ..core.errors import InitlabError, unknown
 
 OptimizerName = Literal["sgd", "momentum", "adam"]
 OPTIMIZERS: tuple[OptimizerName, ...] = ("sgd", "momentum", "adam")

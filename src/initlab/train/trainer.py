@@ -1,6 +1,6 @@
 """The many-model trainer: M models of one architecture trained at once, on the same mini-batches.
 
-``train(stack, dataset, config, generator=...)`` trains every model of a :class:`~initlab.stack.Stack`
+``train(stack, dataset, config, generator=...)`` trains every model of a :class:`~initlab.ensemble.Stack`
 with softmax cross-entropy, each on its own per-model mean loss, all from the **same mini-batch at
 each step** (a fair comparison, as in the classic study). Batches are drawn with replacement
 (``torch.randint``, the study's way) or as shuffled epochs, from ``generator`` only: the same
@@ -34,9 +34,9 @@ from typing import Any, Literal
 import torch
 from torch import Tensor
 
-from .._errors import InitlabError
+from ..core.errors import InitlabError
 from ..data import Dataset
-from ..stack import Stack
+from ..ensemble import Stack
 from ._engine import Engine
 from .optim import OPTIMIZERS, check_hyper, make_optimizer
 

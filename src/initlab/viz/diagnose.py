@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ..diagnosis import Diagnosis
+from ..tools import Diagnosis
 from ._style import color, pyplot
 
 _MAX_TICKS = 60

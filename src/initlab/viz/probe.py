@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from ._style import colors_for, pyplot
 
 if TYPE_CHECKING:
-    from .._probe import ProbeResult, SpecProbe
+    from ..studies.probe import ProbeResult, SpecProbe
 
 #: (statistic, theory field, panel title) for the summary figure.
 SUMMARY_PANELS = (
@@ -29,7 +29,7 @@ def _pick_layers(depth: int, layers: Sequence[int] | None, max_layers: int) -> l
         picked = sorted({int(la) for la in layers})
         bad = [la for la in picked if not 1 <= la <= depth]
         if bad:
-            from .._errors import InitlabError
+            from ..core.errors import InitlabError
 
             raise InitlabError(f"layers {bad} out of range: the probe has layers 1..{depth}")
         return [la - 1 for la in picked]

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from ._style import KNOWN, color, pyplot
 
 if TYPE_CHECKING:
-    from .._probe import ProbeResult
+    from ..studies.probe import ProbeResult
 
 _ORDER = ("std=0.01", "Xavier", "He", "std=1", "Glorot")
 _MARKERS = ("o", "s", "^", "D", "v")

@@ -1,0 +1,1 @@
+"""Foundations every layer may use: errors, spec parsing, atomic files and JSON, quadrature, environment."""

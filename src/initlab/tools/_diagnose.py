@@ -1,0 +1,237 @@
+"""``diagnose(model, ...)``: one forward and one backward pass, per-layer statistics and findings.
+
+The backward pass needs a loss: initlab injects a unit-variance Gaussian cotangent ``g`` (drawn from
+``generator`` after the input) on every floating-point output that requires grad, i.e. the loss
+``sum(output * g)``; the gradient w.r.t. the output is then ``g`` itself (std 1), and each layer's
+gradient std says how that unit signal is carried back. Gradients are computed with
+``torch.autograd.grad``, so the model's ``.grad`` fields are untouched; buffers (BatchNorm running
+statistics) are restored afterwards. The model runs in its current mode (``train()`` or ``eval()``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from ..core.errors import InitlabError
+from ..measure import Call, Recorder, frozen_buffers
+from ..schemes import WEIGHTED
+from ._findings import Depth, Finding, depth, findings
+
+
+@dataclass(frozen=True)
+class LayerStats:
+    """One call of one module (fields: :mod:`initlab.measure.hooks`; the weight's gradient std too).
+
+    ``grad_std``/``grad_norm`` are w.r.t. the output (per entry / per sample); ``weight_grad_std`` is
+    the std of the gradient w.r.t. the module's weight (summed over its calls, so equal for each).
+    """
+
+    name: str
+    module: str
+    call: int
+    type: str
+    weighted: bool
+    shape: tuple[int, ...]
+    units: int
+    mean: float
+    std: float
+    signal_std: float | None
+    zero_fraction: float
+    dead_fraction: float
+    saturated_fraction: float | None
+    nonfinite: int
+    grad_std: float | None
+    grad_norm: float | None
+    grad_nonfinite: int | None
+    weight_grad_std: float | None
+    flags: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["shape"] = list(self.shape)
+        d["flags"] = list(self.flags)
+        return d
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """Per-layer statistics (``layers``, in call order), ``findings``, and how the pass was run."""
+
+    layers: list[LayerStats]
+    findings: list[Finding]
+    input_shape: tuple[int, ...]
+    training: bool
+    backward: bool
+
+    @property
+    def kinds(self) -> set[str]:
+        """The kinds of finding raised (``vanishing``, ``exploding``, ``dead``, ``saturated``, ...)."""
+        return {f.kind for f in self.findings}
+
+    def flagged(self, kind: str, direction: str | None = None) -> bool:
+        """Whether a finding of ``kind`` (optionally in ``direction``) was raised."""
+        return any(f.kind == kind and direction in (None, f.direction) for f in self.findings)
+
+    def layer(self, name: str) -> LayerStats:
+        """The record called ``name`` (``block.relu#2`` for a module's second call)."""
+        for la in self.layers:
+            if la.name == name:
+                return la
+        raise InitlabError(f"no layer {name!r} in the diagnosis; layers: {', '.join(self.names)}")
+
+    @property
+    def names(self) -> list[str]:
+        return [la.name for la in self.layers]
+
+    def depth(self, direction: str = "forward") -> Depth | None:
+        """The depth ratio of the weighted layers (see :mod:`initlab.tools._findings`)."""
+        return depth(self.layers, "backward" if direction == "backward" else "forward")
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "input_shape": list(self.input_shape),
+            "training": self.training,
+            "backward": self.backward,
+        }
+        for direction in ("forward", "backward"):
+            d = self.depth(direction)
+            out[f"{direction}_ratio"] = None if d is None else d.ratio
+            out[f"{direction}_per_layer"] = None if d is None else d.per_layer
+        out["findings"] = [f.to_dict() for f in self.findings]
+        out["layers"] = [la.to_dict() for la in self.layers]
+        return out
+
+
+def _as_inputs(
+    model: nn.Module,
+    inputs: Tensor | Sequence[Tensor] | None,
+    input_shape: Sequence[int] | None,
+    batch_size: int,
+    generator: torch.Generator | None,
+) -> list[Tensor]:
+    if (inputs is None) == (input_shape is None):
+        raise InitlabError("diagnose needs either inputs (a batch) or input_shape (one sample's shape)")
+    if inputs is not None:
+        xs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+        if not xs or not all(isinstance(x, Tensor) for x in xs):
+            raise InitlabError("diagnose inputs must be a tensor or a sequence of tensors")
+        return [x.detach().requires_grad_(True) if x.is_floating_point() else x for x in xs]
+    shape = tuple(int(d) for d in input_shape or ())
+    if any(d <= 0 for d in shape) or batch_size <= 0:
+        raise InitlabError(f"input_shape {shape} and batch_size {batch_size} must be positive")
+    ref = next(model.parameters(), None)
+    dtype = ref.dtype if ref is not None and ref.is_floating_point() else torch.float32
+    device = ref.device if ref is not None else None
+    x = torch.randn((batch_size, *shape), generator=generator, dtype=dtype, device=device)
+    return [x.requires_grad_(True)]
+
+
+def _outputs(out: Any) -> list[Tensor]:
+    if isinstance(out, Tensor):
+        return [out] if out.is_floating_point() and out.requires_grad else []
+    items = out.values() if isinstance(out, dict) else out if isinstance(out, list | tuple) else ()
+    return [t for item in items for t in _outputs(item)]
+
+
+def diagnose(
+    model: nn.Module,
+    inputs: Tensor | Sequence[Tensor] | None = None,
+    *,
+    input_shape: Sequence[int] | None = None,
+    batch_size: int = 256,
+    generator: torch.Generator | None = None,
+    containers: bool = False,
+) -> Diagnosis:
+    """Run ``model`` once forward and once backward; record every leaf module's output and gradient.
+
+    Pass a real batch as ``inputs`` (a tensor, or a sequence of tensors for ``model(*inputs)``), or
+    ``input_shape`` -- the shape of **one sample** -- for a batch of ``batch_size`` N(0, 1) inputs
+    drawn from ``generator``. ``containers=True`` also records container modules' outputs.
+
+    >>> import torch, initlab
+    >>> net = torch.nn.Sequential(torch.nn.Linear(8, 8), torch.nn.ReLU(), torch.nn.Linear(8, 1))
+    >>> d = initlab.diagnose(net, input_shape=(8,), generator=torch.Generator().manual_seed(0))
+    >>> d.names
+    ['0', '1', '2']
+    """
+    if not isinstance(model, nn.Module):
+        raise InitlabError(f"diagnose needs an nn.Module, got {type(model).__name__}")
+    xs = _as_inputs(model, inputs, input_shape, batch_size, generator)
+    shapes = ", ".join(str(tuple(x.shape)) for x in xs)
+    weights = {
+        name: mod.weight
+        for name, mod in model.named_modules()
+        if isinstance(getattr(mod, "weight", None), nn.Parameter) and mod.weight.requires_grad
+    }
+    wgrad: dict[str, float] = {}
+    with frozen_buffers(model), Recorder(model, containers=containers) as rec:
+        try:
+            out = model(*xs)
+        except Exception as err:
+            raise InitlabError(
+                f"the forward pass of {type(model).__name__} failed on input of shape {shapes}: "
+                f"{type(err).__name__}: {err}"
+            ) from err
+        outs = _outputs(out)
+        if outs:
+            loss = torch.zeros((), dtype=outs[0].dtype, device=outs[0].device)
+            for t in outs:  # the cotangent g ~ N(0, 1): loss = sum(output * g)
+                g = torch.randn(t.shape, generator=generator, dtype=t.dtype, device=t.device)
+                loss = loss + (t * g).sum()
+            params = [p for p in model.parameters() if p.requires_grad]
+            wrt = [x for x in xs if x.requires_grad] + params
+            try:
+                grads = torch.autograd.grad(loss, wrt, allow_unused=True)
+            except RuntimeError as err:
+                raise InitlabError(f"the backward pass of {type(model).__name__} failed: {err}") from err
+            by_param = {id(p): g for p, g in zip(params, grads[len(wrt) - len(params) :], strict=True)}
+            for name, w in weights.items():
+                wg = by_param.get(id(w))
+                if wg is not None:
+                    wgrad[name] = float(wg.detach().double().std(unbiased=False))
+    layers = _layers(rec.calls, model, wgrad)
+    found = findings(layers)
+    layers = [
+        dataclasses.replace(la, flags=tuple(dict.fromkeys(f.kind for f in found if la.name in f.layers)))
+        for la in layers
+    ]
+    return Diagnosis(layers, found, tuple(xs[0].shape), model.training, bool(outs))
+
+
+def _layers(calls: list[Call], model: nn.Module, wgrad: dict[str, float]) -> list[LayerStats]:
+    mods = dict(model.named_modules())
+    count: dict[str, int] = {}
+    for c in calls:
+        count[c.module] = count.get(c.module, 0) + 1
+    out = []
+    for c in calls:
+        raw = "" if c.module == "(model)" else c.module
+        out.append(
+            LayerStats(
+                name=c.module if count[c.module] == 1 else f"{c.module}#{c.call}",
+                module=c.module,
+                call=c.call,
+                type=c.type,
+                weighted=isinstance(mods.get(raw), WEIGHTED),
+                shape=c.shape,
+                units=c.units,
+                mean=c.mean,
+                std=c.std,
+                signal_std=c.signal_std,
+                zero_fraction=c.zero_fraction,
+                dead_fraction=c.dead_fraction,
+                saturated_fraction=c.saturated_fraction,
+                nonfinite=c.nonfinite,
+                grad_std=c.grad_std,
+                grad_norm=c.grad_norm,
+                grad_nonfinite=c.grad_nonfinite,
+                weight_grad_std=wgrad.get(raw),
+            )
+        )
+    return out

@@ -1,0 +1,236 @@
+"""``initlab probe`` end to end, results.json against its schema and its documentation, figures."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import torch
+
+import initlab
+from initlab.cli import main
+from initlab.studies._probe_schema import RESULTS_SCHEMA, validate_results
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "results-probe.md"
+CLASSIC = [
+    "--init",
+    "std=1: normal(std=1)",
+    "--init",
+    "std=0.01: normal(std=0.01)",
+    "--init",
+    "Xavier: lecun_normal",
+]
+
+
+def _run(tmp_path: Path, *args: str) -> tuple[int, Path]:
+    out = tmp_path / "run"
+    return main(["probe", *args, "--out", str(out)]), out
+
+
+def test_cli_writes_a_complete_run_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = _run(
+        tmp_path,
+        "--activation",
+        "sigmoid",
+        *CLASSIC,
+        "--layers",
+        "5",
+        "--width",
+        "100",
+        "--samples",
+        "1000",
+        "--seeds",
+        "2",
+        "--seed",
+        "0",
+    )
+    assert code == 0
+    files = {p.name for p in out.iterdir()}
+    assert files == {
+        "config.json",
+        "results.json",
+        "histograms.png",
+        "histograms.svg",
+        "summary.png",
+        "summary.svg",
+    }
+    for name in ("histograms.png", "summary.png"):
+        assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for name in ("histograms.svg", "summary.svg"):
+        assert "<svg" in (out / name).read_text()[:2000]
+    results = json.loads((out / "results.json").read_text())
+    validate_results(results)
+    assert [r["label"] for r in results["runs"]] == ["std=1", "std=0.01", "Xavier"]
+    assert (
+        results["runs"][2]["spec"] == "lecun_normal" and results["runs"][2]["input"] == "Xavier: lecun_normal"
+    )
+    for run in results["runs"]:
+        assert run["activation"] == "sigmoid" and run["seeds"] == [0, 1]
+        assert [la["layer"] for la in run["layers"]] == [1, 2, 3, 4, 5]
+        assert all(la["theory_std"] is not None for la in run["layers"])
+    config = json.loads((out / "config.json").read_text())
+    assert config["command"] == "probe" and config["config"]["model_seeds"] == [0, 1]
+    assert "versions" in config
+    printed = capsys.readouterr().out
+    assert "Xavier" in printed and "wrote" in printed
+
+
+def test_schema_rejects_broken_results(tmp_path: Path) -> None:
+    """The schema check can fail: a missing field, a wrong type, an unknown field."""
+    code, out = _run(tmp_path, "--init", "he_normal", "--layers", "2", "--width", "8", "--samples", "10")
+    assert code == 0
+    good = json.loads((out / "results.json").read_text())
+    validate_results(good)
+    missing = json.loads(json.dumps(good))
+    del missing["runs"][0]["layers"][1]["grad_std"]
+    with pytest.raises(initlab.InitlabError, match=r"layers\[1\]: missing required field 'grad_std'"):
+        validate_results(missing)
+    wrong = json.loads(json.dumps(good))
+    wrong["runs"][0]["layers"][0]["nonfinite"] = 1.5
+    with pytest.raises(initlab.InitlabError, match="nonfinite: expected integer"):
+        validate_results(wrong)
+    extra = json.loads(json.dumps(good))
+    extra["runs"][0]["surprise"] = 1
+    with pytest.raises(initlab.InitlabError, match="unexpected field 'surprise'"):
+        validate_results(extra)
+
+
+def _fields(schema: dict[str, object]) -> set[str]:
+    names: set[str] = set()
+    props = schema.get("properties")
+    if isinstance(props, dict):
+        for name, sub in props.items():
+            names.add(name)
+            if isinstance(sub, dict):
+                names |= _fields(sub)
+                if isinstance(sub.get("items"), dict):
+                    names |= _fields(sub["items"])
+    return names
+
+
+def test_every_results_field_is_documented() -> None:
+    doc = DOC.read_text()
+    documented = set(re.findall(r"`([a-z_0-9]+)`", doc))
+    missing = _fields(RESULTS_SCHEMA) - documented
+    assert not missing, f"docs/results-probe.md does not document: {sorted(missing)}"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--layers", "0"], "error: layers must be >= 1, got 0"),
+        (["--width", "-5"], "error: width must be >= 1, got -5"),
+        (["--samples", "0"], "error: samples must be >= 1, got 0"),
+        (["--seeds", "0"], "error: seeds must be >= 1, got 0"),
+        (["--activation", "sigmod"], "error: unknown activation 'sigmod' (did you mean: sigmoid"),
+        (["--init", "normal(std=-1)"], "error: std=-1"),
+        (["--range", "1", "0"], "error: a histogram range needs finite lo < hi"),
+        (["--layers", "two"], "error: argument --layers: invalid int value: 'two'"),
+    ],
+)
+def test_cli_bad_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    code, _ = _run(tmp_path, *args)
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(message) and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_cli_overflow_completes_and_reports_nonfinite(tmp_path: Path) -> None:
+    code, out = _run(
+        tmp_path, "--activation", "relu", "--init", "huge: normal(std=1e6)", "--layers", "8", "--width", "50"
+    )
+    assert code == 0
+    results = json.loads((out / "results.json").read_text())
+    validate_results(results)
+    counts = [la["nonfinite"] for la in results["runs"][0]["layers"]]
+    assert counts[0] == 0 and counts[-1] > 0
+    assert (out / "histograms.png").stat().st_size > 0 and (out / "summary.png").stat().st_size > 0
+
+
+def test_cli_forced_range_and_bias(tmp_path: Path) -> None:
+    code, out = _run(
+        tmp_path, "--activation", "relu", "--init", "torch_default", "--bias", "--range", "0", "1"
+    )
+    assert code == 0
+    results = json.loads((out / "results.json").read_text())
+    run = results["runs"][0]
+    assert run["histogram_range"] == [0.0, 1.0] and results["config"]["bias"] is True
+    assert run["theory"]["sigma_b2"] > 0
+
+
+def test_cli_mnist_input(tmp_path: Path) -> None:
+    pytest.importorskip("initlab.data")
+    code, out = _run(
+        tmp_path,
+        "--input",
+        "mnist",
+        "--init",
+        "he_normal",
+        "--samples",
+        "64",
+        "--layers",
+        "2",
+        "--width",
+        "32",
+    )
+    assert code == 0
+    results = json.loads((out / "results.json").read_text())
+    validate_results(results)
+    assert results["config"]["input"] == "mnist" and results["config"]["input_dim"] == 784
+    assert 0.0 < results["input_second_moment"] < 1.0  # pixels in [0, 1]
+    assert results["runs"][0]["layers"][0]["theory_std"] is not None
+
+
+# -- figures -----------------------------------------------------------------------------------
+
+
+def _titles(fig: object) -> list[str]:
+    return [ax.get_title() for ax in fig.axes]  # type: ignore[attr-defined]
+
+
+def test_histogram_figure_layout() -> None:
+    from initlab.viz._style import pyplot
+
+    res = initlab.probe(
+        ["std=1: normal(std=1)", "Xavier: lecun_normal"], "tanh", layers=4, width=20, samples=30
+    )
+    fig = res.histogram_figure()
+    assert len(fig.axes) == 2 * 4
+    assert _titles(fig)[:4] == ["1-layer", "2-layer", "3-layer", "4-layer"]
+    labels = [ax.get_ylabel() for ax in fig.axes if ax.get_ylabel()]
+    assert labels[0].startswith("std=1") and labels[1].startswith("Xavier")
+    assert fig.axes[0].get_xlim() == (-1.0, 1.0)
+    pyplot().close(fig)
+    deep = initlab.probe(["he_normal"], "relu", layers=20, width=8, samples=8)
+    fig = deep.histogram_figure()
+    assert len(fig.axes) == 10 and _titles(fig)[0] == "1-layer" and _titles(fig)[-1] == "20-layer"
+    pyplot().close(fig)
+    fig = deep.histogram_figure(layers=[3, 7])
+    assert _titles(fig) == ["3-layer", "7-layer"]
+    pyplot().close(fig)
+    with pytest.raises(initlab.InitlabError, match="out of range"):
+        deep.histogram_figure(layers=[21])
+
+
+def test_summary_figure_draws_theory_and_bands_and_survives_nan() -> None:
+    from initlab.viz._style import pyplot
+
+    res = initlab.probe(["he_normal", "zeros"], "relu", layers=3, width=16, samples=16, seeds=2)
+    fig = res.summary_figure()
+    ax = fig.axes[0]
+    assert ax.get_yscale() == "log"
+    styles = [line.get_linestyle() for line in ax.get_lines()]
+    assert "--" in styles and "-" in styles  # theory dashed beside measurements
+    assert ax.collections, "seed band missing"
+    texts = " ".join(t.get_text() for t in ax.texts)
+    assert "zeros" in texts  # all-zero std cannot sit on a log axis: named, not dropped silently
+    pyplot().close(fig)
+    x = torch.full((4, 16), float("nan"))
+    bad = initlab.probe(["he_normal"], "tanh", layers=2, width=16, inputs=x)
+    for fig in (bad.summary_figure(), bad.histogram_figure()):
+        fig.canvas.draw()
+        pyplot().close(fig)
