@@ -130,16 +130,26 @@ def old_gains() -> list[float]:
     return out
 
 
-def timed(fn: Callable[[], object], repeats: int, inner: int = 1) -> tuple[float, object]:
-    """Best wall time of ``repeats`` cold runs (caches cleared) of ``inner`` calls of ``fn``."""
-    best, out = math.inf, None
+def timed(
+    new: Callable[[], object], old: Callable[[], object], repeats: int, inner: int = 1
+) -> tuple[float, float, object, object]:
+    """Best wall times of ``repeats`` cold runs (caches cleared) of ``inner`` calls, new and old
+    alternating so that a change in the machine's load hits both alike."""
+    best = {"new": math.inf, "old": math.inf}
+    out: dict[str, object] = {}
     for _ in range(repeats):
-        clear_caches()
-        t0 = time.perf_counter()
-        for _ in range(inner):
-            out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
+        for key, fn in (("new", new), ("old", old)):
+            clear_caches()
+            t0 = time.perf_counter()
+            for _ in range(inner):
+                out[key] = fn()
+            best[key] = min(best[key], time.perf_counter() - t0)
+    return best["new"], best["old"], out["new"], out["old"]
+
+
+def old_grid() -> list[MeanField]:
+    with old_theory():
+        return grid()
 
 
 def _rel(a: float, b: float) -> float:
@@ -157,9 +167,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     print(f"initlab {initlab.__version__}, torch {torch.__version__}, {args.threads} thread(s)")
 
-    t_new, new = timed(grid, args.repeats)
-    with old_theory():
-        t_old, old = timed(grid, args.repeats)
+    t_new, t_old, new, old = timed(grid, old_grid, args.repeats)
     assert isinstance(new, list) and isinstance(old, list)
     fields = ("q_star", "c_star", "chi_1", "xi_q", "xi_c")
     finite = [
@@ -177,9 +185,8 @@ def main() -> None:
     print(f"  largest relative difference over {len(finite)} values: {max(finite):.2e}")
     print(f"  same regime (ordered/critical/chaotic/divergent): {same_regime}/{calls}")
 
-    inner = 50
-    tg_new, gn = timed(new_gains, args.repeats, inner)
-    tg_old, go = timed(old_gains, args.repeats, inner)
+    inner = 200
+    tg_new, tg_old, gn, go = timed(new_gains, old_gains, args.repeats, inner)
     assert isinstance(gn, list) and isinstance(go, list)
     n_acts = len(gn)
     print(f"numerical gain of {n_acts} activations x {inner}, best of {args.repeats}:")
