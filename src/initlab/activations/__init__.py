@@ -8,9 +8,10 @@ one) and knows two gains:
 * ``"numerical"`` -- the variance-preserving gain ``1 / sqrt(E_{z~N(0,1)}[phi(z)^2])`` computed by
   the composite Gauss-Legendre rule of :mod:`initlab.core.quadrature` (exact at ReLU's kink): with
   weights of variance ``gain^2 / fan_in`` a unit-variance Gaussian pre-activation maps to a unit
-  second moment (the mean-field fixed point condition at q = 1, Poole et al. 2016). It coincides with PyTorch for linear, relu and leaky_relu; PyTorch's tanh 5/3
-  and sigmoid 1 are chosen differently (for tanh, to keep the signal in the non-linear regime),
-  and its selu 3/4 is chosen for self-normalising nets, so those differ on purpose.
+  second moment (the mean-field fixed point condition at q = 1, Poole et al. 2016). It coincides
+  with PyTorch for linear, relu and leaky_relu; PyTorch's tanh 5/3 and sigmoid 1 are chosen
+  differently (for tanh, to keep the signal in the non-linear regime), and its selu 3/4 is chosen
+  for self-normalising nets, so those differ on purpose.
 
 ``gain(name)`` (method ``"auto"``) returns PyTorch's value where PyTorch defines one and the
 numerical one otherwise. ``activations("*elu*")`` lists the registered names matching a pattern.
