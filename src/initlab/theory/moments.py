@@ -40,6 +40,7 @@ Q_MIN = 1e-200  #: expectations at q = 0 are taken at this q instead (the limit 
 
 
 def act_of(act: str | Activation) -> Activation:
+    """The registered activation for a name or spec (unknown names suggest the closest ones)."""
     return activation(act)
 
 

@@ -22,11 +22,11 @@ from ..schemes import Law, Normal, Orthogonal, Scheme, TruncatedNormal, Uniform,
 from .maps import Q_MAX
 from .moments import act_of, activation_mean, derivative_moment, second_moment
 
-#: Law kinds whose entries are i.i.d. (the mean-field assumption holds exactly in the wide limit).
-EXACT_KINDS = frozenset({"normal", "uniform", "trunc_normal"})
-#: Law kinds where the mean-field prediction holds approximately (wide layers).
-APPROX_KINDS = frozenset({"orthogonal"})
 _EXACT = (Normal, Uniform, TruncatedNormal)
+#: Law kinds whose entries are i.i.d. (the mean-field assumption holds exactly in the wide limit).
+EXACT_KINDS = frozenset(t.kind for t in _EXACT)
+#: Law kinds where the mean-field prediction holds approximately (wide layers).
+APPROX_KINDS = frozenset({Orthogonal.kind})
 
 
 def _iid(law: Law) -> bool:
