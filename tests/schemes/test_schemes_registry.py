@@ -10,7 +10,7 @@ import torch
 from scipy import stats as sps
 
 import initlab
-from initlab.schemes import Law
+from initlab.schemes import Constant, Identity, Law, Normal, Orthogonal, Sparse, TruncatedNormal, Uniform
 
 SHAPE = (512, 256)  # (out, in): fan_in 256, fan_out 512 -- every fan-based rule differs here
 ALPHA = 1e-3
@@ -18,19 +18,19 @@ ALPHA = 1e-3
 
 def _dist(law: Law) -> object | None:
     """The scipy distribution a Law states (None where not a standard family)."""
-    if law.kind == "normal":
-        return sps.norm(loc=law.mean, scale=law.scale)
-    if law.kind == "uniform":
+    if isinstance(law, Normal):
+        return sps.norm(loc=law.mean, scale=law.std)
+    if isinstance(law, Uniform):
         return sps.uniform(loc=law.low, scale=law.high - law.low)
-    if law.kind == "trunc_normal":
-        a, b = (law.low - law.mean) / law.scale, (law.high - law.mean) / law.scale
-        return sps.truncnorm(a, b, loc=law.mean, scale=law.scale)
+    if isinstance(law, TruncatedNormal):
+        a, b = (law.low - law.loc) / law.scale, (law.high - law.loc) / law.scale
+        return sps.truncnorm(a, b, loc=law.loc, scale=law.scale)
     return None
 
 
 def _wrong(law: Law) -> object:
     """A distribution with the same mean and std but another shape: the negative control."""
-    if law.kind == "uniform":
+    if isinstance(law, Uniform):
         return sps.norm(loc=law.mean, scale=law.std)
     half = math.sqrt(3.0) * law.std  # uniform with the same std
     return sps.uniform(loc=law.mean - half, scale=2 * half)
@@ -56,17 +56,17 @@ def test_distribution_and_negative_control(name: str, gen: torch.Generator) -> N
     if dist is not None:
         assert sps.kstest(w, dist.cdf).pvalue > ALPHA  # type: ignore[attr-defined]
         assert sps.kstest(w, _wrong(law).cdf).pvalue < 1e-12  # type: ignore[attr-defined]
-    elif law.kind == "constant":
+    elif isinstance(law, Constant):
         assert np.all(w == law.value)
         assert not np.all(w == law.value + 1e-3)
-    elif law.kind == "orthogonal":
+    elif isinstance(law, Orthogonal):
         m = w.reshape(SHAPE)
         gram = m.T @ m / law.gain**2  # (in, in): columns orthonormal since out > in
         assert np.allclose(gram, np.eye(SHAPE[1]), atol=1e-8)
         assert not np.allclose(m @ m.T / law.gain**2, np.eye(SHAPE[0]), atol=1e-2)
-    elif law.kind == "identity":
+    elif isinstance(law, Identity):
         assert np.array_equal(w.reshape(SHAPE), np.eye(*SHAPE))
-    elif law.kind == "sparse":
+    elif isinstance(law, Sparse):
         m = w.reshape(SHAPE)
         zeros = math.ceil(law.sparsity * SHAPE[0])
         assert np.all((m == 0).sum(axis=0) == zeros)
@@ -110,7 +110,7 @@ def test_registering_a_name_twice_is_an_error() -> None:
 
         @initlab.register_scheme(distribution="normal", formula="1", reference="-", needs_fans=False)
         def normal(shape: tuple[int, ...]) -> Law:  # pragma: no cover - never called
-            return Law("normal", std=1.0, scale=1.0)
+            return Normal(std=1.0)
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ SQRT2PI = math.sqrt(2 * math.pi)
 
 
 def _gauss(f, q: float) -> float:  # type: ignore[no-untyped-def]
-    """Reference ``E[f(sqrt(q) z)]`` by adaptive quadrature (scipy), independent of Gauss-Hermite."""
+    """Reference ``E[f(sqrt(q) z)]`` by adaptive quadrature (scipy), independent of initlab's rule."""
     s = math.sqrt(q)
     val, _ = integrate.quad(
         lambda z: f(s * z) * math.exp(-z * z / 2) / SQRT2PI, -12, 12, limit=200, points=[0]

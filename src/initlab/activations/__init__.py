@@ -6,14 +6,15 @@ one) and knows two gains:
 * ``"torch"`` -- PyTorch's ``torch.nn.init.calculate_gain`` table, defined for linear, sigmoid,
   tanh (5/3), relu (sqrt 2), leaky_relu (sqrt(2 / (1 + slope^2))) and selu (3/4).
 * ``"numerical"`` -- the variance-preserving gain ``1 / sqrt(E_{z~N(0,1)}[phi(z)^2])`` computed by
-  Gauss-Hermite quadrature: with weights of variance ``gain^2 / fan_in`` a unit-variance Gaussian
-  pre-activation maps to a unit second moment (the mean-field fixed point condition at q = 1,
-  Poole et al. 2016). It coincides with PyTorch for linear, relu and leaky_relu; PyTorch's tanh 5/3
-  and sigmoid 1 are chosen differently (for tanh, to keep the signal in the non-linear regime),
-  and its selu 3/4 is chosen for self-normalising nets, so those differ on purpose.
+  the composite Gauss-Legendre rule of :mod:`initlab.core.quadrature` (exact at ReLU's kink): with
+  weights of variance ``gain^2 / fan_in`` a unit-variance Gaussian pre-activation maps to a unit
+  second moment (the mean-field fixed point condition at q = 1, Poole et al. 2016). It coincides
+  with PyTorch for linear, relu and leaky_relu; PyTorch's tanh 5/3 and sigmoid 1 are chosen
+  differently (for tanh, to keep the signal in the non-linear regime), and its selu 3/4 is chosen
+  for self-normalising nets, so those differ on purpose.
 
 ``gain(name)`` (method ``"auto"``) returns PyTorch's value where PyTorch defines one and the
-numerical one otherwise.
+numerical one otherwise. ``activations("*elu*")`` lists the registered names matching a pattern.
 """
 
 from __future__ import annotations
@@ -27,8 +28,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..core.errors import InitlabError, unknown
+from ..core.errors import InitlabError
 from ..core.quadrature import gaussian_expectation
+from ..core.registry import Registry
 from ..core.spec import Value, bind_params, canonical, parse_spec
 
 GainMethod = Literal["auto", "torch", "numerical"]
@@ -46,7 +48,7 @@ class ActivationInfo:
     torch_gain: Callable[..., float] | None
 
 
-_REGISTRY: dict[str, ActivationInfo] = {}
+ACTIVATIONS: Registry[ActivationInfo] = Registry("activation")
 
 
 def register_activation(
@@ -58,10 +60,7 @@ def register_activation(
     """Decorator: register ``fn(x, *, params...)`` under its ``__name__``; twice is an error."""
 
     def deco(fn: Callable[..., Tensor]) -> Callable[..., Tensor]:
-        name = fn.__name__
-        if name in _REGISTRY:
-            raise InitlabError(f"activation {name!r} is already registered")
-        _REGISTRY[name] = ActivationInfo(name, fn, formula, bounds, torch_gain)
+        ACTIVATIONS.add(fn.__name__, ActivationInfo(fn.__name__, fn, formula, bounds, torch_gain))
         return fn
 
     return deco
@@ -92,7 +91,7 @@ class Activation:
         return self.info.fn(x, **self.params)
 
     def second_moment(self, q: float = 1.0) -> float:
-        """``E[phi(sqrt(q) z)^2]`` for ``z ~ N(0, 1)`` (Gauss-Hermite quadrature)."""
+        """``E[phi(sqrt(q) z)^2]`` for ``z ~ N(0, 1)`` (:mod:`initlab.core.quadrature`)."""
         return gaussian_expectation(lambda x: self(x) ** 2, scale=math.sqrt(q))
 
     def gain(self, method: GainMethod = "auto") -> float:
@@ -106,9 +105,13 @@ class Activation:
         return 1.0 / math.sqrt(self.second_moment(1.0))
 
 
-def activations() -> list[str]:
-    """Names of the registered activations."""
-    return sorted(_REGISTRY)
+def activations(pattern: str | None = None) -> list[str]:
+    """Names of the registered activations, those matching a shell-style ``pattern`` if given.
+
+    >>> activations("*elu*")
+    ['elu', 'gelu', 'leaky_relu', 'relu', 'selu']
+    """
+    return ACTIVATIONS.names(pattern)
 
 
 def activation(spec: str | Activation, **params: Value) -> Activation:
@@ -118,9 +121,7 @@ def activation(spec: str | Activation, **params: Value) -> Activation:
     parsed = parse_spec(spec)
     if parsed.label is not None:
         raise InitlabError(f"activation spec {spec!r} cannot carry a label")
-    info = _REGISTRY.get(parsed.name)
-    if info is None:
-        raise unknown("activation", parsed.name, _REGISTRY)
+    info = ACTIVATIONS[parsed.name]
     merged = dict(parsed.kwargs)
     for k, v in params.items():
         if k in merged:

@@ -8,7 +8,7 @@ from typing import Any
 
 from .. import scheme, schemes
 from ..core.errors import InitlabError
-from ..schemes import scheme_info
+from ..schemes import Normal, TruncatedNormal, Uniform, scheme_info
 from ._console import console, table
 
 
@@ -47,12 +47,12 @@ def run(args: argparse.Namespace) -> int:
         ["std", law.std],
         ["mean", law.mean],
     ]
-    if law.kind == "uniform":
+    if isinstance(law, Uniform):
         rows.append(["bounds", f"[{law.low:.6g}, {law.high:.6g}]"])
-    if law.kind == "trunc_normal":
+    if isinstance(law, TruncatedNormal):
         rows.append(["parent sigma", law.scale])
         rows.append(["truncated to", f"[{law.low:.6g}, {law.high:.6g}]"])
-    if law.kind == "normal":
+    if isinstance(law, Normal):
         rows.append(["99.7% within", f"[{law.mean - 3 * law.std:.6g}, {law.mean + 3 * law.std:.6g}]"])
     rows.append(["formula", sch.info.formula])
     rows.append(["reference", sch.info.reference])

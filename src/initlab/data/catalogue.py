@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ..core.errors import InitlabError, unknown
+from ..core.registry import Registry
 
 Role = Literal["train_images", "train_labels", "test_images", "test_labels"]
 ROLES: tuple[Role, ...] = ("train_images", "train_labels", "test_images", "test_labels")
@@ -90,7 +91,7 @@ class DatasetInfo:
             f.variants()  # every file must carry a checksum
 
 
-_REGISTRY: dict[str, DatasetInfo] = {}
+DATASETS: Registry[DatasetInfo] = Registry("dataset")
 
 
 def _key(name: str) -> str:
@@ -100,24 +101,23 @@ def _key(name: str) -> str:
 def register_dataset(info: DatasetInfo) -> DatasetInfo:
     """Add ``info`` to the catalogue; registering a name twice is an error."""
     key = _key(info.name)
-    if key in _REGISTRY:
+    if key in DATASETS:
         raise InitlabError(f"dataset {info.name!r} is already registered")
-    _REGISTRY[key] = info
-    return info
+    return DATASETS.add(key, info)
 
 
-def datasets() -> list[str]:
-    """Names of the registered datasets."""
-    return sorted(_REGISTRY)
+def datasets(pattern: str | None = None) -> list[str]:
+    """Names of the registered datasets, those matching a shell-style ``pattern`` (``"*mnist"``) if given."""
+    return DATASETS.names(_key(pattern) if isinstance(pattern, str) else pattern)
 
 
 def dataset_info(name: str | DatasetInfo) -> DatasetInfo:
     """The catalogue entry for ``name`` (unknown names suggest the closest ones)."""
     if isinstance(name, DatasetInfo):
         return name
-    info = _REGISTRY.get(_key(name))
+    info = DATASETS.get(_key(name))
     if info is None:
-        raise unknown("dataset", name, _REGISTRY)
+        raise unknown("dataset", name, DATASETS.names())
     return info
 
 

@@ -23,7 +23,7 @@ from torch import Tensor, nn
 
 from ..activations import Activation, activation
 from ..core.errors import InitlabError
-from ..schemes import Scheme, sample_law, scheme
+from ..schemes import Scheme, scheme
 
 
 class Stack(nn.Module):
@@ -100,14 +100,18 @@ class Stack(nn.Module):
         """Draw model ``m``'s parameters from ``sch``, layer by layer (weight then bias)."""
         for layer, w in enumerate(self.weights):
             shape = tuple(w.shape[1:])  # (out, in)
-            w[m] = sample_law(sch.law(shape), shape, generator=generator, dtype=w.dtype, device=w.device)
+            w[m] = sch.law(shape).sample(
+                shape, generator=generator, dtype=w.dtype, device=w.device
+            )  # (out, in)
             if self.biases is not None:
                 b = self.biases[layer]
                 blaw = sch.bias_law(shape)
                 if blaw is None:
                     b[m] = 0.0
                 else:
-                    b[m] = sample_law(blaw, (shape[0],), generator=generator, dtype=b.dtype, device=b.device)
+                    b[m] = blaw.sample(
+                        (shape[0],), generator=generator, dtype=b.dtype, device=b.device
+                    )  # (out,)
 
     def linear(self, layer: int, h: Tensor) -> Tensor:
         """Pre-activation of ``layer``: ``h: (B, D)`` shared or ``(M, B, D)`` -> ``(M, B, out)``."""

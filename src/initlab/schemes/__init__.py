@@ -1,20 +1,48 @@
-"""Initialization schemes: registry, spec parsing, fans, the catalogue, and ``init_``."""
+"""Initialization schemes: registry, spec parsing, fans, laws, the catalogue, and ``init_``.
+
+A scheme is one decorated function returning the law of a weight's entries for its shape; the law
+types (:class:`Normal`, :class:`Uniform`, :class:`TruncatedNormal`, :class:`Orthogonal`,
+:class:`Constant`, :class:`Identity`, :class:`Sparse`; ``Law`` is their union) sample themselves and
+derive their ``std`` from the parameters they sample with.
+"""
 
 from __future__ import annotations
 
 from . import _catalogue as _catalogue  # fills the registry
 from ._apply import WEIGHTED, ParamInit, init_
 from ._fans import fan, fans
-from ._registry import Law, Scheme, SchemeInfo, register_scheme, scheme, scheme_info, schemes
-from ._registry import std_of_truncated as truncated_normal_std
-from ._sample import sample_law
+from ._laws import (
+    LAWS,
+    Constant,
+    Identity,
+    Law,
+    LawKind,
+    Normal,
+    Orthogonal,
+    Sparse,
+    TruncatedNormal,
+    Uniform,
+    sample_law,
+    truncated_normal_std,
+)
+from ._registry import SCHEMES, Scheme, SchemeInfo, register_scheme, scheme, scheme_info, schemes
 
 __all__ = [
+    "LAWS",
+    "SCHEMES",
     "WEIGHTED",
+    "Constant",
+    "Identity",
     "Law",
+    "LawKind",
+    "Normal",
+    "Orthogonal",
     "ParamInit",
     "Scheme",
     "SchemeInfo",
+    "Sparse",
+    "TruncatedNormal",
+    "Uniform",
     "fan",
     "fans",
     "init_",

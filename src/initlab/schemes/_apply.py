@@ -10,8 +10,8 @@ from torch import Tensor, nn
 
 from ..core.errors import InitlabError
 from ._fans import fans
-from ._registry import Law, Scheme, scheme
-from ._sample import sample_law
+from ._laws import Law
+from ._registry import Scheme, scheme
 
 #: Modules whose ``weight`` is a fan-bearing (out, in[/groups], *kernel) matrix.
 WEIGHTED = (nn.Linear, nn.modules.conv._ConvNd)
@@ -39,8 +39,7 @@ def _fill(t: Tensor, values: Tensor) -> None:
 
 
 def _draw(law: Law, like: Tensor, generator: torch.Generator | None) -> Tensor:
-    shape = tuple(like.shape)
-    return sample_law(law, shape, generator=generator, dtype=like.dtype, device=like.device)
+    return law.sample(tuple(like.shape), generator=generator, dtype=like.dtype, device=like.device)
 
 
 def _record(name: str, t: Tensor, sch: Scheme, std: float) -> ParamInit:

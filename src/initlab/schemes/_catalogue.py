@@ -12,7 +12,9 @@ from typing import Literal
 
 from ..activations import activation
 from ._fans import FanMode, fan, fans
-from ._registry import Law, register_scheme, require, std_of_truncated
+from ._laws import Constant, Identity, Law, Normal, Orthogonal, Sparse, TruncatedNormal, Uniform
+from ._laws import truncated_normal_std as std_of_truncated
+from ._registry import register_scheme, require
 
 Distribution = Literal["normal", "truncated_normal", "uniform"]
 _SQRT3 = math.sqrt(3.0)
@@ -35,7 +37,7 @@ def zeros(shape: tuple[int, ...]) -> Law:
     >>> import initlab; initlab.scheme("zeros").std((3, 4))
     0.0
     """
-    return Law("constant", std=0.0, value=0.0)
+    return Constant(0.0)
 
 
 @register_scheme(distribution="constant", formula="0", reference="-", needs_fans=False)
@@ -45,7 +47,7 @@ def ones(shape: tuple[int, ...]) -> Law:
     >>> import initlab; float(initlab.scheme("ones").sample((2, 2)).sum())
     4.0
     """
-    return Law("constant", std=0.0, mean=1.0, value=1.0)
+    return Constant(1.0)
 
 
 @register_scheme(distribution="constant", formula="0", reference="-", needs_fans=False)
@@ -55,7 +57,7 @@ def constant(shape: tuple[int, ...], *, value: float = 0.5) -> Law:
     >>> import initlab; initlab.scheme("constant(value=0.5)").sample((1, 3)).tolist()
     [[0.5, 0.5, 0.5]]
     """
-    return Law("constant", std=0.0, mean=value, value=value)
+    return Constant(value)
 
 
 # -- plain distributions -----------------------------------------------------------------------
@@ -78,7 +80,7 @@ def uniform(shape: tuple[int, ...], *, a: float = 0.0, b: float = 1.0) -> Law:
     >>> import initlab; round(initlab.scheme("uniform(a=-2, b=2)").std((10, 10)), 4)
     1.1547
     """
-    return Law("uniform", std=(b - a) / math.sqrt(12.0), mean=(a + b) / 2, low=a, high=b)
+    return Uniform(a, b)
 
 
 @register_scheme(
@@ -90,7 +92,7 @@ def normal(shape: tuple[int, ...], *, mean: float = 0.0, std: float = 1.0) -> La
     >>> import initlab; initlab.scheme("normal(std=0.01)").std((100, 100))
     0.01
     """
-    return Law("normal", std=std, mean=mean, scale=std)
+    return Normal(std, mean)
 
 
 def _check_trunc(*, mean: float, std: float, a: float, b: float) -> None:
@@ -118,14 +120,7 @@ def trunc_normal(
     >>> import initlab; round(initlab.scheme("trunc_normal(std=1)").std((10, 10)), 4)
     0.8796
     """
-    return Law(
-        "trunc_normal",
-        std=std * std_of_truncated(a, b),
-        mean=mean,
-        scale=std,
-        low=mean + a * std,
-        high=mean + b * std,
-    )
+    return TruncatedNormal(scale=std, low=mean + a * std, high=mean + b * std, loc=mean)
 
 
 # -- variance scaling --------------------------------------------------------------------------
@@ -133,13 +128,13 @@ def trunc_normal(
 
 def _vs_law(std: float, distribution: str) -> Law:
     if distribution == "normal":
-        return Law("normal", std=std, scale=std)
+        return Normal(std)
     if distribution == "uniform":
         bound = _SQRT3 * std
-        return Law("uniform", std=std, low=-bound, high=bound)
+        return Uniform(-bound, bound)
     # truncated at +-2 parent sigmas, parent sigma enlarged so that the entries' std is `std`
     sigma = std / std_of_truncated(-2.0, 2.0)
-    return Law("trunc_normal", std=std, scale=sigma, low=-2.0 * sigma, high=2.0 * sigma)
+    return TruncatedNormal(scale=sigma, low=-2.0 * sigma, high=2.0 * sigma)
 
 
 def _check_vs(*, scale: float, mode: str, distribution: str) -> None:
@@ -330,8 +325,7 @@ def orthogonal(shape: tuple[int, ...], *, gain: float = 1.0) -> Law:
     >>> import initlab; initlab.scheme("orthogonal").std((100, 400))
     0.05
     """
-    rows, cols = shape[0], math.prod(shape[1:])
-    return Law("orthogonal", std=gain / math.sqrt(max(rows, cols)), gain=gain)
+    return Orthogonal(gain, shape)
 
 
 @register_scheme(
@@ -349,9 +343,7 @@ def identity(shape: tuple[int, ...]) -> Law:
     >>> import initlab; initlab.scheme("identity").sample((2, 2)).tolist()
     [[1.0, 0.0], [0.0, 1.0]]
     """
-    require(len(shape) <= 5, f"identity supports 2-D and conv (3-5 D) weights, got shape {shape}")
-    p = min(shape[0], shape[1]) / math.prod(shape) if math.prod(shape) else 0.0
-    return Law("identity", std=math.sqrt(p * (1 - p)), mean=p)
+    return Identity(shape)
 
 
 def _check_sparse(*, sparsity: float, std: float) -> None:
@@ -374,15 +366,12 @@ def sparse(shape: tuple[int, ...], *, sparsity: float = 0.1, std: float = 0.01) 
     >>> import initlab; round(initlab.scheme("sparse(sparsity=0.5, std=1)").std((10, 4)), 4)
     0.7071
     """
-    require(len(shape) == 2, f"sparse supports 2-D weights only, got shape {shape}")
-    zeros_per_col = math.ceil(sparsity * shape[0])
-    keep = 1.0 - zeros_per_col / shape[0] if shape[0] else 0.0
-    return Law("sparse", std=std * math.sqrt(keep), scale=std, sparsity=sparsity)
+    return Sparse(sparsity, std, shape)
 
 
 def _torch_default_bias(shape: tuple[int, ...]) -> Law:
     bound = 1.0 / math.sqrt(fans(shape)[0]) if fans(shape)[0] > 0 else 0.0
-    return Law("uniform", std=bound / _SQRT3, low=-bound, high=bound)
+    return Uniform(-bound, bound)
 
 
 @register_scheme(

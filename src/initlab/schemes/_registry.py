@@ -1,46 +1,23 @@
-"""The scheme registry: entries, the ``Law`` a scheme draws from, and bound ``Scheme`` objects.
+"""The scheme registry: entries and bound ``Scheme`` objects.
 
 A scheme is registered with :func:`register_scheme` on a function ``law(shape, *, params) -> Law``
-that states, for a weight of that shape, exactly which distribution the values come from. Sampling
-is generic (:mod:`._sample`), so the metadata and the samples cannot disagree.
+that states, for a weight of that shape, exactly which distribution the values come from (one of the
+law types of :mod:`._laws`). The law samples itself and derives its std from the parameters it
+samples with, so the metadata, the samples and the theory cannot disagree.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 import torch
 from torch import Tensor
 
-from ..core.errors import InitlabError, unknown
+from ..core.errors import InitlabError
+from ..core.registry import Registry
 from ..core.spec import ParsedSpec, Value, bind_params, canonical, parse_spec, signature_params
-
-LawKind = Literal["constant", "normal", "uniform", "trunc_normal", "orthogonal", "identity", "sparse"]
-
-
-@dataclass(frozen=True)
-class Law:
-    """The distribution of a weight's entries.
-
-    ``kind`` selects the sampler; ``std`` is the analytic standard deviation of the entries (around
-    ``mean``). ``scale`` is the parent normal's sigma (``normal``, ``trunc_normal``, ``sparse``);
-    ``low``/``high`` are uniform bounds or absolute truncation points; ``value`` the constant;
-    ``gain`` the orthogonal gain; ``sparsity`` the share of zeros per column.
-    """
-
-    kind: LawKind
-    std: float
-    mean: float = 0.0
-    scale: float = 0.0
-    low: float = 0.0
-    high: float = 0.0
-    value: float = 0.0
-    gain: float = 1.0
-    sparsity: float = 0.0
-
+from ._laws import LAWS, Law
 
 LawFn = Callable[..., Law]
 
@@ -63,7 +40,7 @@ class SchemeInfo:
         return (self.law.__doc__ or "").strip()
 
 
-_REGISTRY: dict[str, SchemeInfo] = {}
+SCHEMES: Registry[SchemeInfo] = Registry("scheme")
 _SKIP = frozenset({"shape"})
 
 
@@ -83,10 +60,9 @@ def register_scheme(
     """
 
     def deco(fn: LawFn) -> LawFn:
-        if fn.__name__ in _REGISTRY:
-            raise InitlabError(f"scheme {fn.__name__!r} is already registered")
-        _REGISTRY[fn.__name__] = SchemeInfo(
-            fn.__name__, fn, distribution, formula, reference, needs_fans, check, bias
+        SCHEMES.add(
+            fn.__name__,
+            SchemeInfo(fn.__name__, fn, distribution, formula, reference, needs_fans, check, bias),
         )
         return fn
 
@@ -140,7 +116,7 @@ class Scheme:
 
     def law(self, shape: Sequence[int]) -> Law:
         """The distribution of the entries of a weight of this shape."""
-        return self.info.law(self._shape(shape), **self.params)
+        return _checked(self, self.info.law(self._shape(shape), **self.params), "law")
 
     def std(self, shape: Sequence[int]) -> float:
         """Analytic standard deviation of the entries for a weight of this shape."""
@@ -150,7 +126,7 @@ class Scheme:
         """The bias law for a layer with this weight shape, or ``None`` for zero biases."""
         if self.info.bias is None:
             return None
-        return self.info.bias(self._shape(weight_shape), **self.params)
+        return _checked(self, self.info.bias(self._shape(weight_shape), **self.params), "bias law")
 
     def sample(
         self,
@@ -161,25 +137,32 @@ class Scheme:
         device: torch.device | str | None = None,
     ) -> Tensor:
         """Draw a new tensor of ``shape``; randomness only from ``generator``."""
-        from ._sample import sample_law
-
         dims = self._shape(shape)
-        return sample_law(self.law(dims), dims, generator=generator, dtype=dtype, device=device)
+        return self.law(dims).sample(dims, generator=generator, dtype=dtype, device=device)
 
     __call__ = sample
 
 
-def schemes() -> list[str]:
-    """Names of the registered schemes."""
-    return sorted(_REGISTRY)
+def _checked(sch: Scheme, law: object, what: str) -> Law:
+    """A registered function must return one of the law types (a plug-in's mistake, caught early)."""
+    if not isinstance(law, LAWS):
+        names = ", ".join(t.__name__ for t in LAWS)
+        raise InitlabError(f"scheme {sch.text!r} returned {law!r} as its {what}; expected one of {names}")
+    return law
+
+
+def schemes(pattern: str | None = None) -> list[str]:
+    """Names of the registered schemes, those matching a shell-style ``pattern`` if given.
+
+    >>> schemes("he_*")
+    ['he_normal', 'he_uniform']
+    """
+    return SCHEMES.names(pattern)
 
 
 def scheme_info(name: str) -> SchemeInfo:
     """The registry entry for ``name`` (unknown names suggest the closest ones)."""
-    info = _REGISTRY.get(name)
-    if info is None:
-        raise unknown("scheme", name, _REGISTRY)
-    return info
+    return SCHEMES[name]
 
 
 def scheme(spec: str | Scheme, **params: Value) -> Scheme:
@@ -207,19 +190,3 @@ def scheme(spec: str | Scheme, **params: Value) -> Scheme:
 def _defaults(info: SchemeInfo) -> dict[str, Value]:
     params = signature_params(info.law, _SKIP)
     return {n: p.default for n, p in params.items() if p.default is not p.empty}
-
-
-def std_of_truncated(a: float, b: float) -> float:
-    """Std of a standard normal truncated to ``[a, b]`` (units of the parent sigma)."""
-    z = _cdf(b) - _cdf(a)
-    mean = (_pdf(a) - _pdf(b)) / z
-    var = 1.0 + (a * _pdf(a) - b * _pdf(b)) / z - mean * mean
-    return math.sqrt(max(var, 0.0))
-
-
-def _pdf(x: float) -> float:
-    return math.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
-
-
-def _cdf(x: float) -> float:
-    return 0.5 * (1.0 + math.erf(x / math.sqrt(2.0)))

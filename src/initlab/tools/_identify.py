@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from ..schemes import Law, scheme, truncated_normal_std
+from ..schemes import Constant, Law, TruncatedNormal, scheme, truncated_normal_std
 
 #: Catalogue candidates for the fit, in order of preference among equivalent laws.
 CANDIDATES = (
@@ -165,11 +165,7 @@ def _sparse(w: Tensor) -> Identification | None:
 def _shape_of(law: Law) -> Shape | None:
     if law.kind in ("normal", "uniform"):
         return SHAPES[law.kind]
-    if (
-        law.kind == "trunc_normal"
-        and law.scale > 0
-        and abs((law.high - law.mean) / law.scale - _TRUNC) < 1e-9
-    ):
+    if isinstance(law, TruncatedNormal) and abs(law.bounds[1] - _TRUNC) < 1e-9:
         return SHAPES["trunc_normal"]
     return None
 
@@ -178,7 +174,7 @@ def identify(w: Tensor) -> Identification:
     """The scheme that best explains the values of ``w`` (see the module docstring)."""
     x = w.detach()
     if x.numel() == 0:
-        return Identification("zeros", Law("constant", std=0.0), 0.0)
+        return Identification("zeros", Constant(0.0), 0.0)
     found = _structural(x)
     if found is not None:
         return found

@@ -1,0 +1,333 @@
+"""The laws a scheme draws from: one small frozen dataclass per distribution.
+
+Each law stores only the parameters its sampler uses; its ``std`` (and ``mean``) are properties
+derived from them, so what ``init_`` records, what the theory predicts and what the sampler draws
+cannot disagree, and a law whose numbers contradict each other cannot be built (bad parameters raise
+:class:`InitlabError`). ``Law`` is the union of them all.
+
+Sampling goes through the same in-place calls as ``torch.nn.init`` (``normal_``, ``uniform_``,
+``trunc_normal_``, ``orthogonal_``, ``eye_``/``dirac_``), so the same generator state gives
+bit-identical values. ``Sparse`` is the exception: ``torch.nn.init.sparse_`` draws its zero positions
+with ``torch.randperm`` from the *global* RNG even when given a generator, so initlab draws them
+itself from ``generator`` (same distribution, different values).
+
+>>> Uniform(-3.0, 3.0).std == 3.0 / 3.0 ** 0.5
+True
+>>> Normal(std=0.1).sample((2, 3), generator=torch.Generator().manual_seed(0)).shape
+torch.Size([2, 3])
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar, Literal
+
+import torch
+from torch import Tensor
+
+from ..core.errors import InitlabError
+
+LawKind = Literal["constant", "normal", "uniform", "trunc_normal", "orthogonal", "identity", "sparse"]
+
+
+def _finite(law: str, **values: float) -> None:
+    for name, v in values.items():
+        if not isinstance(v, (int, float)) or not math.isfinite(v):
+            raise InitlabError(f"{law}: {name}={v!r} must be a finite number")
+
+
+def _dims(law: str, shape: Sequence[int]) -> tuple[int, ...]:
+    dims = tuple(int(d) for d in shape)
+    if any(d < 0 for d in dims):
+        raise InitlabError(f"{law}: negative dimension in shape {dims}")
+    return dims
+
+
+class _Sampled:
+    """Shared sampling shell: allocate, skip empty tensors, fill without autograd."""
+
+    kind: ClassVar[LawKind]
+
+    def _fill(self, out: Tensor, generator: torch.Generator | None) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+    def _check_shape(self, shape: tuple[int, ...]) -> None:
+        """Laws that depend on the weight's shape insist on being sampled at that shape."""
+
+    def sample(
+        self,
+        shape: Sequence[int],
+        *,
+        generator: torch.Generator | None = None,
+        dtype: torch.dtype = torch.float32,
+        device: torch.device | str | None = None,
+    ) -> Tensor:
+        """A new tensor of ``shape`` drawn from this law; randomness only from ``generator``."""
+        dims = _dims(self.kind, shape)
+        self._check_shape(dims)
+        out = torch.empty(dims, dtype=dtype, device=device)
+        if out.numel() == 0:
+            return out
+        with torch.no_grad():
+            self._fill(out, generator)
+        return out
+
+
+@dataclass(frozen=True)
+class Constant(_Sampled):
+    """Every entry equals ``value``: mean ``value``, std 0."""
+
+    value: float
+    kind: ClassVar[LawKind] = "constant"
+
+    def __post_init__(self) -> None:
+        _finite("constant", value=self.value)
+
+    @property
+    def mean(self) -> float:
+        return float(self.value)
+
+    @property
+    def std(self) -> float:
+        return 0.0
+
+    def _fill(self, out: Tensor, generator: torch.Generator | None) -> None:
+        out.fill_(self.value)
+
+
+@dataclass(frozen=True)
+class Normal(_Sampled):
+    """``N(mean, std^2)`` (``torch.Tensor.normal_``)."""
+
+    std: float
+    mean: float = 0.0
+    kind: ClassVar[LawKind] = "normal"
+
+    def __post_init__(self) -> None:
+        _finite("normal", std=self.std, mean=self.mean)
+        if self.std < 0:
+            raise InitlabError(f"normal: std={self.std} must be >= 0")
+
+    def _fill(self, out: Tensor, generator: torch.Generator | None) -> None:
+        out.normal_(self.mean, self.std, generator=generator)
+
+
+@dataclass(frozen=True)
+class Uniform(_Sampled):
+    """``U(low, high)``: mean ``(low + high) / 2``, std ``(high - low) / sqrt(12)``."""
+
+    low: float
+    high: float
+    kind: ClassVar[LawKind] = "uniform"
+
+    def __post_init__(self) -> None:
+        _finite("uniform", low=self.low, high=self.high)
+        if not self.low <= self.high:
+            raise InitlabError(f"uniform: needs low <= high, got low={self.low}, high={self.high}")
+
+    @property
+    def mean(self) -> float:
+        return (self.low + self.high) / 2.0
+
+    @property
+    def std(self) -> float:
+        return (self.high - self.low) / math.sqrt(12.0)
+
+    def _fill(self, out: Tensor, generator: torch.Generator | None) -> None:
+        out.uniform_(self.low, self.high, generator=generator)
+
+
+@dataclass(frozen=True)
+class TruncatedNormal(_Sampled):
+    """``N(mean, scale^2)`` truncated to the absolute interval ``[low, high]`` (``trunc_normal_``).
+
+    With ``a = (low - mean) / scale``, ``b = (high - mean) / scale``, ``Z = Phi(b) - Phi(a)``:
+    std ``scale * sqrt(1 + (a phi(a) - b phi(b)) / Z - ((phi(a) - phi(b)) / Z)^2)`` and mean
+    ``mean + scale (phi(a) - phi(b)) / Z`` (Johnson, Kotz & Balakrishnan 1994, ch. 13).
+    """
+
+    scale: float
+    low: float
+    high: float
+    loc: float = 0.0
+    kind: ClassVar[LawKind] = "trunc_normal"
+
+    def __post_init__(self) -> None:
+        _finite("trunc_normal", scale=self.scale, low=self.low, high=self.high, loc=self.loc)
+        if not self.scale > 0:
+            raise InitlabError(f"trunc_normal: scale={self.scale} must be > 0")
+        if not self.low < self.high:
+            raise InitlabError(f"trunc_normal: needs low < high, got low={self.low}, high={self.high}")
+
+    @property
+    def bounds(self) -> tuple[float, float]:
+        """The truncation points in units of ``scale`` around ``loc``: ``(a, b)``."""
+        return (self.low - self.loc) / self.scale, (self.high - self.loc) / self.scale
+
+    @property
+    def mean(self) -> float:
+        a, b = self.bounds
+        return self.loc + self.scale * (_pdf(a) - _pdf(b)) / (_cdf(b) - _cdf(a))
+
+    @property
+    def std(self) -> float:
+        return self.scale * truncated_normal_std(*self.bounds)
+
+    def _fill(self, out: Tensor, generator: torch.Generator | None) -> None:
+        torch.nn.init.trunc_normal_(out, self.loc, self.scale, self.low, self.high, generator=generator)
+
+
+@dataclass(frozen=True)
+class Orthogonal(_Sampled):
+    """A (semi-)orthogonal ``(rows, cols)`` matrix times ``gain``, ``cols = prod(shape[1:])``.
+
+    From the QR decomposition of a Gaussian matrix (``torch.nn.init.orthogonal_``; Saxe et al. 2014).
+    The squares of the entries sum to ``gain^2 min(rows, cols)``, so (mean ~0) the std is
+    ``gain / sqrt(max(rows, cols))``. Depends on the shape, so it is built for one.
+    """
+
+    gain: float
+    shape: tuple[int, ...]
+    kind: ClassVar[LawKind] = "orthogonal"
+
+    def __post_init__(self) -> None:
+        _finite("orthogonal", gain=self.gain)
+        object.__setattr__(self, "shape", _dims("orthogonal", self.shape))
+        if len(self.shape) < 2:
+            raise InitlabError(f"orthogonal: needs a weight with at least 2 dims, got shape {self.shape}")
+
+    @property
+    def mean(self) -> float:
+        return 0.0
+
+    @property
+    def std(self) -> float:
+        rows, cols = self.shape[0], math.prod(self.shape[1:])
+        return abs(self.gain) / math.sqrt(max(rows, cols)) if rows and cols else 0.0
+
+    def _check_shape(self, shape: tuple[int, ...]) -> None:
+        _same_shape("orthogonal", self.shape, shape)
+
+    def _fill(self, out: Tensor, generator: torch.Generator | None) -> None:
+        torch.nn.init.orthogonal_(out, self.gain, generator=generator)
+
+
+@dataclass(frozen=True)
+class Identity(_Sampled):
+    """The identity for a 2-D weight (``eye_``), the Dirac delta for a 3-5-D conv weight (``dirac_``).
+
+    Entries are 0/1 with ``p = min(out, in) / numel`` ones: mean ``p``, std ``sqrt(p (1 - p))``.
+    """
+
+    shape: tuple[int, ...]
+    kind: ClassVar[LawKind] = "identity"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "shape", _dims("identity", self.shape))
+        if not 2 <= len(self.shape) <= 5:
+            raise InitlabError(f"identity supports 2-D and conv (3-5 D) weights, got shape {self.shape}")
+
+    @property
+    def mean(self) -> float:
+        n = math.prod(self.shape)
+        return min(self.shape[0], self.shape[1]) / n if n else 0.0
+
+    @property
+    def std(self) -> float:
+        p = self.mean
+        return math.sqrt(p * (1.0 - p))
+
+    def _check_shape(self, shape: tuple[int, ...]) -> None:
+        _same_shape("identity", self.shape, shape)
+
+    def _fill(self, out: Tensor, generator: torch.Generator | None) -> None:
+        if out.dim() == 2:
+            torch.nn.init.eye_(out)
+        else:
+            torch.nn.init.dirac_(out)
+
+
+@dataclass(frozen=True)
+class Sparse(_Sampled):
+    """``N(0, scale^2)`` entries with ``k = ceil(sparsity * rows)`` zeros at random rows of every column.
+
+    Martens (2010). 2-D only; std ``scale * sqrt(1 - k / rows)``, mean 0.
+    """
+
+    sparsity: float
+    scale: float
+    shape: tuple[int, ...]
+    kind: ClassVar[LawKind] = "sparse"
+
+    def __post_init__(self) -> None:
+        _finite("sparse", sparsity=self.sparsity, scale=self.scale)
+        object.__setattr__(self, "shape", _dims("sparse", self.shape))
+        if not 0 <= self.sparsity <= 1:
+            raise InitlabError(f"sparse: sparsity={self.sparsity} must be in [0, 1]")
+        if self.scale < 0:
+            raise InitlabError(f"sparse: scale={self.scale} must be >= 0")
+        if len(self.shape) != 2:
+            raise InitlabError(f"sparse supports 2-D weights only, got shape {self.shape}")
+
+    @property
+    def zeros_per_column(self) -> int:
+        return math.ceil(self.sparsity * self.shape[0])
+
+    @property
+    def mean(self) -> float:
+        return 0.0
+
+    @property
+    def std(self) -> float:
+        rows = self.shape[0]
+        return self.scale * math.sqrt(1.0 - self.zeros_per_column / rows) if rows else 0.0
+
+    def _check_shape(self, shape: tuple[int, ...]) -> None:
+        _same_shape("sparse", self.shape, shape)
+
+    def _fill(self, out: Tensor, generator: torch.Generator | None) -> None:
+        rows, cols = out.shape
+        out.normal_(0.0, self.scale, generator=generator)
+        keys = torch.rand(rows, cols, generator=generator, device=out.device)  # (rows, cols)
+        zero_rows = keys.argsort(dim=0)[: self.zeros_per_column]  # (k, cols): a random permutation per column
+        out.scatter_(0, zero_rows, 0.0)
+
+
+#: The law of a weight's entries: one of the distributions above.
+Law = Constant | Normal | Uniform | TruncatedNormal | Orthogonal | Identity | Sparse
+LAWS: tuple[type[Law], ...] = (Constant, Normal, Uniform, TruncatedNormal, Orthogonal, Identity, Sparse)
+
+
+def _same_shape(law: str, built: tuple[int, ...], asked: tuple[int, ...]) -> None:
+    if built != asked:
+        raise InitlabError(f"{law}: this law was built for shape {built}, cannot sample shape {asked}")
+
+
+def sample_law(
+    law: Law,
+    shape: Sequence[int],
+    *,
+    generator: torch.Generator | None = None,
+    dtype: torch.dtype = torch.float32,
+    device: torch.device | str | None = None,
+) -> Tensor:
+    """``law.sample(shape, ...)`` (kept for callers of the function form)."""
+    return law.sample(shape, generator=generator, dtype=dtype, device=device)
+
+
+def truncated_normal_std(a: float, b: float) -> float:
+    """Std of a standard normal truncated to ``[a, b]`` (units of the parent sigma)."""
+    z = _cdf(b) - _cdf(a)
+    mean = (_pdf(a) - _pdf(b)) / z
+    var = 1.0 + (a * _pdf(a) - b * _pdf(b)) / z - mean * mean
+    return math.sqrt(max(var, 0.0))
+
+
+def _pdf(x: float) -> float:
+    return math.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
+
+
+def _cdf(x: float) -> float:
+    return 0.5 * (1.0 + math.erf(x / math.sqrt(2.0)))
