@@ -45,7 +45,7 @@ def test_planted_lazy_upward_import_outside_studies_is_caught(tmp_path: Path) ->
 
 
 def test_planted_private_import_is_caught(tmp_path: Path) -> None:
-    found = _planted(tmp_path, "train/trainer.py", "from ..schemes._sample import sample_law")
+    found = _planted(tmp_path, "train/trainer.py", "from ..schemes._laws import Normal")
     assert len(found) == 1 and "private module of another layer" in found[0], found
 
 
