@@ -39,7 +39,14 @@ RUNS: dict[tuple[str, str], list[str]] = {
         *("--init", "He: he_normal", "--init", "huge: normal(std=1000)", "--seeds", "2", "--lr", "10"),
     ],
     ("symmetry", "default"): ["symmetry", "--iterations", "20", "--log-every", "10"],
-    ("diagnose", "plain"): ["diagnose", "initlab.examples:mlp20_relu", "--input-shape", "100", "--batch", "16"],
+    ("diagnose", "plain"): [
+        "diagnose",
+        "initlab.examples:mlp20_relu",
+        "--input-shape",
+        "100",
+        "--batch",
+        "16",
+    ],
     ("diagnose", "auto"): [
         *("diagnose", "initlab.examples:mlp20_relu", "--input-shape", "100", "--batch", "16"),
         *("--init", "auto"),
@@ -144,7 +151,11 @@ def _at(doc: Any, path: list[str | int]) -> Any:
 #: Per study: a required field to delete, a field to give a wrong value, a closed object to extend.
 #: The reproduce paths go through the probe and compare schemas it refers to.
 BROKEN: dict[str, tuple[list[str | int], tuple[list[str | int], Any], list[str | int]]] = {
-    "probe": (["runs", 0, "layers", 1, "grad_std"], (["runs", 0, "layers", 0, "nonfinite"], 1.5), ["runs", 0]),
+    "probe": (
+        ["runs", 0, "layers", 1, "grad_std"],
+        (["runs", 0, "layers", 0, "nonfinite"], 1.5),
+        ["runs", 0],
+    ),
     "compare": (["runs", 0, "train_loss"], (["summary", 0, "diverged"], "0"), ["architecture"]),
     "symmetry": (["cases", 0, "distinct_units"], (["cases", 0, "diverged_at"], "never"), ["cases", 0]),
     "diagnose": (
@@ -248,8 +259,9 @@ def test_results_page_documents_every_field_and_only_those(study: str) -> None:
 
 
 def test_the_documentation_check_can_fail() -> None:
-    page = "| field | meaning |\n|---|---|\n| `runs[k].ghost`, `label` | x |\n\n```\n{\"phantom\": 1}\n```\n"
+    page = '| field | meaning |\n|---|---|\n| `runs[k].ghost`, `label` | x |\n\n```\n{"phantom": 1}\n```\n'
     assert documented_fields(page) == {"runs", "ghost", "label", "phantom"}
     assert documented_fields("| file | what |\n|---|---|\n| `config` | x |\n") == set()
-    assert schema_fields({"properties": {"a": {"items": {"properties": {"b": {}}}}}, "$defs": {"c": {
-        "properties": {"d": {}}}}}) == {"a", "b", "d"}
+    assert schema_fields(
+        {"properties": {"a": {"items": {"properties": {"b": {}}}}}, "$defs": {"c": {"properties": {"d": {}}}}}
+    ) == {"a", "b", "d"}

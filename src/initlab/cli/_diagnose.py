@@ -120,7 +120,12 @@ def run(args: argparse.Namespace) -> int:
     config["input_shape"] = list(shape)
     folder = RunFolder(args.out)
     folder.write_config("diagnose", config)
-    results: dict[str, Any] = {"schema": SCHEMA_ID, "target": args.target, "input_shape": list(shape), "batch": args.batch}
+    results: dict[str, Any] = {
+        "schema": SCHEMA_ID,
+        "target": args.target,
+        "input_shape": list(shape),
+        "batch": args.batch,
+    }
     results.update(seed=args.seed, init=None, lsuv=None)
     if args.init is not None:
         results["init"] = _init(out, model, args.init, gen)
