@@ -1,9 +1,8 @@
-"""``initlab probe`` end to end, results.json against its schema and its documentation, figures."""
+"""``initlab probe`` end to end, results.json against its schema, figures."""
 
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import pytest
@@ -11,9 +10,8 @@ import torch
 
 import initlab
 from initlab.cli import main
-from initlab.studies._probe_schema import RESULTS_SCHEMA, validate_results
+from schema_helpers import validate
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "results-probe.md"
 CLASSIC = [
     "--init",
     "std=1: normal(std=1)",
@@ -61,7 +59,7 @@ def test_cli_writes_a_complete_run_folder(tmp_path: Path, capsys: pytest.Capture
     for name in ("histograms.svg", "summary.svg"):
         assert "<svg" in (out / name).read_text()[:2000]
     results = json.loads((out / "results.json").read_text())
-    validate_results(results)
+    validate(results, "probe")
     assert [r["label"] for r in results["runs"]] == ["std=1", "std=0.01", "Xavier"]
     assert (
         results["runs"][2]["spec"] == "lecun_normal" and results["runs"][2]["input"] == "Xavier: lecun_normal"
@@ -77,44 +75,9 @@ def test_cli_writes_a_complete_run_folder(tmp_path: Path, capsys: pytest.Capture
     assert "Xavier" in printed and "wrote" in printed
 
 
-def test_schema_rejects_broken_results(tmp_path: Path) -> None:
-    """The schema check can fail: a missing field, a wrong type, an unknown field."""
-    code, out = _run(tmp_path, "--init", "he_normal", "--layers", "2", "--width", "8", "--samples", "10")
-    assert code == 0
-    good = json.loads((out / "results.json").read_text())
-    validate_results(good)
-    missing = json.loads(json.dumps(good))
-    del missing["runs"][0]["layers"][1]["grad_std"]
-    with pytest.raises(initlab.InitlabError, match=r"layers\[1\]: missing required field 'grad_std'"):
-        validate_results(missing)
-    wrong = json.loads(json.dumps(good))
-    wrong["runs"][0]["layers"][0]["nonfinite"] = 1.5
-    with pytest.raises(initlab.InitlabError, match="nonfinite: expected integer"):
-        validate_results(wrong)
-    extra = json.loads(json.dumps(good))
-    extra["runs"][0]["surprise"] = 1
-    with pytest.raises(initlab.InitlabError, match="unexpected field 'surprise'"):
-        validate_results(extra)
-
-
-def _fields(schema: dict[str, object]) -> set[str]:
-    names: set[str] = set()
-    props = schema.get("properties")
-    if isinstance(props, dict):
-        for name, sub in props.items():
-            names.add(name)
-            if isinstance(sub, dict):
-                names |= _fields(sub)
-                if isinstance(sub.get("items"), dict):
-                    names |= _fields(sub["items"])
-    return names
-
-
-def test_every_results_field_is_documented() -> None:
-    doc = DOC.read_text()
-    documented = set(re.findall(r"`([a-z_0-9]+)`", doc))
-    missing = _fields(RESULTS_SCHEMA) - documented
-    assert not missing, f"docs/results-probe.md does not document: {sorted(missing)}"
+# The schema's negative checks (a missing field, a wrong type, an unknown field) and the check that
+# docs/results-probe.md documents every field live in tests/studies/test_results_schema.py, with
+# those of the other studies.
 
 
 @pytest.mark.parametrize(
@@ -145,7 +108,7 @@ def test_cli_overflow_completes_and_reports_nonfinite(tmp_path: Path) -> None:
     )
     assert code == 0
     results = json.loads((out / "results.json").read_text())
-    validate_results(results)
+    validate(results, "probe")
     counts = [la["nonfinite"] for la in results["runs"][0]["layers"]]
     assert counts[0] == 0 and counts[-1] > 0
     assert (out / "histograms.png").stat().st_size > 0 and (out / "summary.png").stat().st_size > 0
@@ -179,7 +142,7 @@ def test_cli_mnist_input(tmp_path: Path) -> None:
     )
     assert code == 0
     results = json.loads((out / "results.json").read_text())
-    validate_results(results)
+    validate(results, "probe")
     assert results["config"]["input"] == "mnist" and results["config"]["input_dim"] == 784
     assert 0.0 < results["input_second_moment"] < 1.0  # pixels in [0, 1]
     assert results["runs"][0]["layers"][0]["theory_std"] is not None

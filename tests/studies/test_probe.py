@@ -11,11 +11,11 @@ import pytest
 import torch
 
 import initlab
-from initlab.core.io import jsonable
+from initlab.core.io import to_jsonable
 from initlab.ensemble.stack import Stack
 from initlab.measure import stats
-from initlab.studies._probe_schema import validate_results
 from initlab.studies.probe import DATA_SEED_OFFSET, auto_range
+from schema_helpers import validate
 
 
 def _col(result: initlab.ProbeResult, label: str, key: str) -> list[float]:
@@ -189,8 +189,8 @@ def test_nan_input_is_counted_not_fatal() -> None:
         for layer in run.layers:
             assert layer.nonfinite == (10, 10)  # the NaN row poisons all 10 units of that input, per seed
             assert all(math.isfinite(v) for v in layer.std)
-    doc = json.loads(json.dumps(jsonable(res.to_dict()), allow_nan=False))
-    validate_results(doc)
+    doc = json.loads(json.dumps(to_jsonable(res.to_dict()), allow_nan=False))
+    validate(doc, "probe")
     assert doc["config"]["input"] == "tensor" and doc["config"]["samples"] == 20
 
 
@@ -199,7 +199,7 @@ def test_overflowing_init_completes_and_reports_nonfinite_per_layer() -> None:
     bad = _col(res, "huge", "nonfinite")
     assert bad[0] == 0 and bad[-1] > 0 and bad == sorted(bad), bad
     assert sum(_col(res, "He", "nonfinite")) == 0
-    validate_results(json.loads(json.dumps(jsonable(res.to_dict()), allow_nan=False)))
+    validate(json.loads(json.dumps(to_jsonable(res.to_dict()), allow_nan=False)), "probe")
 
 
 def test_same_seed_same_bits_and_another_seed_differs() -> None:

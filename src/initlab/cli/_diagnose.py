@@ -26,6 +26,9 @@ from ..tools import Audit, Diagnosis, audit, auto_init_, diagnose, lsuv_
 from ._console import console, table
 from ._runfolder import RunFolder
 
+#: The ``"schema"`` of results.json (JSON Schema: initlab/studies/schemas/diagnose.schema.json).
+SCHEMA_ID = "initlab.diagnose/1"
+
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
@@ -117,7 +120,12 @@ def run(args: argparse.Namespace) -> int:
     config["input_shape"] = list(shape)
     folder = RunFolder(args.out)
     folder.write_config("diagnose", config)
-    results: dict[str, Any] = {"target": args.target, "input_shape": list(shape), "batch": args.batch}
+    results: dict[str, Any] = {
+        "schema": SCHEMA_ID,
+        "target": args.target,
+        "input_shape": list(shape),
+        "batch": args.batch,
+    }
     results.update(seed=args.seed, init=None, lsuv=None)
     if args.init is not None:
         results["init"] = _init(out, model, args.init, gen)

@@ -32,6 +32,8 @@ from ..ensemble import Stack
 from ..schemes import Scheme, scheme
 from ..train import TrainConfig, TrainResult, train
 
+#: The ``"schema"`` of results.json (JSON Schema: initlab/studies/schemas/compare.schema.json).
+SCHEMA_ID = "initlab.compare/1"
 DEFAULT_INITS: tuple[str, ...] = ("std=0.01: normal(std=0.01)", "Xavier: lecun_normal", "He: he_normal")
 BIAS_MODES = ("zeros", "scheme", "none")
 XAVIER_NOTE = (
@@ -174,7 +176,7 @@ class CompareResult:
             )
         return {
             "study": "compare",
-            "schema": 1,
+            "schema": SCHEMA_ID,
             "partial": self.partial,
             "stop_reason": tr.stop_reason,
             "iterations": self.config.iterations,

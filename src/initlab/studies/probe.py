@@ -43,7 +43,9 @@ from ..ensemble import Stack
 from ..measure import stats
 from ..measure.probe import auto_range, forward_backward, layer_stats
 from ..schemes import Scheme, scheme
-from ._probe_schema import SCHEMA_ID
+
+#: The ``"schema"`` of results.json (JSON Schema: initlab/studies/schemas/probe.schema.json).
+SCHEMA_ID = "initlab.probe/1"
 
 #: The classic study's four inits, labelled as the textbook labels them.
 CLASSIC_INITS = (

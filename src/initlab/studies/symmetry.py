@@ -31,6 +31,8 @@ from ..measure import distinct_units, effective_rank
 from ..schemes import scheme
 from ..train import TrainConfig, train
 
+#: The ``"schema"`` of results.json (JSON Schema: initlab/studies/schemas/symmetry.schema.json).
+SCHEMA_ID = "initlab.symmetry/1"
 RELU_FAMILY = frozenset({"relu", "leaky_relu", "elu", "selu", "gelu", "silu", "mish", "softplus"})
 
 
@@ -99,6 +101,7 @@ class SymmetryResult:
     def to_dict(self) -> dict[str, Any]:
         return {
             "study": "symmetry",
+            "schema": SCHEMA_ID,
             "activation": self.activation,
             "widths": self.widths,
             "dataset": self.dataset,

@@ -1,0 +1,267 @@
+"""Every study's results.json against its shipped JSON Schema (draft 2020-12), with the ``jsonschema``
+library: documents written by real runs of the CLI validate, broken ones do not, each study writes the
+``"schema"`` id its schema names, and docs/results-<study>.md documents exactly the schema's fields."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+import initlab
+from initlab.cli import main
+from initlab.studies import schemas
+from reproduce_helpers import quick_run
+from schema_helpers import errors, validate
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+#: (study, name) -> the command line of a quick run; together they reach the nullable branches:
+#: non-finite values, a spec without theory, a diverged model, each kind of diagnose --init.
+RUNS: dict[tuple[str, str], list[str]] = {
+    ("probe", "mixed"): [
+        *("probe", "--activation", "relu", "--init", "he_normal", "--init", "huge: normal(std=1e6)"),
+        *("--init", "zeros", "--layers", "8", "--width", "16", "--samples", "10", "--seeds", "2"),
+    ],
+    ("probe", "bounded"): [
+        *("probe", "--activation", "tanh", "--init", "orthogonal", "--bias", "--layers", "2"),
+        *("--width", "8", "--samples", "10"),
+    ],
+    ("compare", "diverging"): [
+        *("compare", "--layers", "2", "--width", "16", "--iterations", "12", "--eval-every", "6"),
+        *("--init", "He: he_normal", "--init", "huge: normal(std=1000)", "--seeds", "2", "--lr", "10"),
+    ],
+    ("symmetry", "default"): ["symmetry", "--iterations", "20", "--log-every", "10"],
+    ("diagnose", "plain"): [
+        "diagnose",
+        "initlab.examples:mlp20_relu",
+        "--input-shape",
+        "100",
+        "--batch",
+        "16",
+    ],
+    ("diagnose", "auto"): [
+        *("diagnose", "initlab.examples:mlp20_relu", "--input-shape", "100", "--batch", "16"),
+        *("--init", "auto"),
+    ],
+    ("diagnose", "lsuv"): [
+        *("diagnose", "initlab.examples:small_cnn", "--input-shape", "1,28,28", "--batch", "8", "--lsuv"),
+    ],
+    ("diagnose", "spec"): [
+        *("diagnose", "initlab.examples:small_cnn", "--input-shape", "1,28,28", "--batch", "8"),
+        *("--init", "xavier_uniform"),
+    ],
+}
+
+
+@pytest.fixture(scope="module")
+def documents(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], Any]:
+    """The results.json of every run in :data:`RUNS`, and of ``reproduce --quick``."""
+    docs: dict[tuple[str, str], Any] = {}
+    for (study, name), argv in RUNS.items():
+        out = tmp_path_factory.mktemp(f"{study}-{name}")
+        assert main([*argv, "--out", str(out)]) == 0, argv
+        docs[study, name] = json.loads((out / "results.json").read_text())
+    docs["reproduce", "quick"] = json.loads((quick_run(tmp_path_factory) / "results.json").read_text())
+    return docs
+
+
+@pytest.fixture(scope="module")
+def partial_reproduce(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """``reproduce --quick`` stopped at once (as by Ctrl-C): its parts are null or empty."""
+    from initlab.cli import _interrupt
+
+    out = tmp_path_factory.mktemp("reproduce-partial")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_interrupt.Stop, "__call__", lambda self: True)
+        assert main(["reproduce", "--quick", "--threads", "1", "--out", str(out)]) == 130
+    return json.loads((out / "results.json").read_text())
+
+
+@pytest.mark.parametrize("study", sorted(schemas.STUDIES))
+def test_schemas_are_valid_draft_2020_12(study: str) -> None:
+    schema = schemas.load(study)
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    Draft202012Validator.check_schema(schema)
+    assert schema["$id"] == f"urn:initlab:schema:{study}/{schemas.STUDIES[study]}"
+    assert schema["properties"]["schema"] == {"const": schemas.schema_id(study)}
+    assert schema["additionalProperties"] is False
+
+
+def test_loader_rejects_an_unknown_study() -> None:
+    with pytest.raises(initlab.InitlabError, match=r"unknown results schema 'prob' \(did you mean: probe"):
+        schemas.load("prob")
+
+
+def test_each_study_writes_its_schema_id() -> None:
+    from initlab.cli._diagnose import SCHEMA_ID as DIAGNOSE
+    from initlab.studies.compare import SCHEMA_ID as COMPARE
+    from initlab.studies.probe import SCHEMA_ID as PROBE
+    from initlab.studies.reproduce import SCHEMA_ID as REPRODUCE
+    from initlab.studies.symmetry import SCHEMA_ID as SYMMETRY
+
+    written = {"probe": PROBE, "compare": COMPARE, "symmetry": SYMMETRY, "reproduce": REPRODUCE}
+    written["diagnose"] = DIAGNOSE
+    assert written == {s: f"initlab.{s}/1" for s in schemas.STUDIES}
+    assert all(schemas.schema_id(s) == written[s] for s in schemas.STUDIES)
+
+
+def test_real_results_validate(documents: dict[tuple[str, str], Any]) -> None:
+    assert {study for study, _ in documents} == set(schemas.STUDIES)
+    for (study, name), doc in documents.items():
+        assert doc["schema"] == schemas.schema_id(study), (study, name)
+        assert errors(doc, study) == [], (study, name)
+    # the runs reach the branches that write null or a second shape
+    mixed = documents["probe", "mixed"]["runs"]
+    assert mixed[1]["layers"][-1]["nonfinite"] > 0 and mixed[2]["theory"] is None
+    compare = documents["compare", "diverging"]
+    assert any(r["diverged_at"] is not None for r in compare["runs"])
+    assert None in compare["runs"][-1]["train_loss"]
+    assert documents["diagnose", "plain"]["init"] is None and documents["diagnose", "plain"]["lsuv"] is None
+    assert documents["diagnose", "auto"]["init"]["spec"] == "auto"
+    assert documents["diagnose", "spec"]["init"]["spec"] == "xavier_uniform"
+    assert documents["diagnose", "lsuv"]["lsuv"]["converged"] is True
+
+
+def test_a_partial_reproduce_validates(partial_reproduce: Any) -> None:
+    doc = partial_reproduce
+    assert doc["partial"] is True and doc["parts"]["compare"] is None and doc["findings"]["mnist"] is None
+    validate(doc, "reproduce")
+
+
+def _flat(errs: list[ValidationError]) -> Iterator[ValidationError]:
+    for e in errs:
+        yield e
+        yield from _flat(list(e.context or []))
+
+
+def _at(doc: Any, path: list[str | int]) -> Any:
+    for key in path:
+        doc = doc[key]
+    return doc
+
+
+#: Per study: a required field to delete, a field to give a wrong value, a closed object to extend.
+#: The reproduce paths go through the probe and compare schemas it refers to.
+BROKEN: dict[str, tuple[list[str | int], tuple[list[str | int], Any], list[str | int]]] = {
+    "probe": (
+        ["runs", 0, "layers", 1, "grad_std"],
+        (["runs", 0, "layers", 0, "nonfinite"], 1.5),
+        ["runs", 0],
+    ),
+    "compare": (["runs", 0, "train_loss"], (["summary", 0, "diverged"], "0"), ["architecture"]),
+    "symmetry": (["cases", 0, "distinct_units"], (["cases", 0, "diverged_at"], "never"), ["cases", 0]),
+    "diagnose": (
+        ["diagnosis", "layers", 0, "signal_std"],
+        (["audit", "weights", 0, "shape"], "100x100"),
+        ["audit", "weights", 0],
+    ),
+    "reproduce": (
+        ["findings", "mnist", "schemes", 0, "accuracy_pct"],
+        (["parts", "probe", "activations", "relu", "runs", 0, "layers", 0, "nonfinite"], -1),
+        ["parts", "compare", "runs", 0],
+    ),
+}
+
+
+@pytest.mark.parametrize("study", sorted(BROKEN))
+def test_broken_results_do_not_validate(study: str, documents: dict[tuple[str, str], Any]) -> None:
+    """The check can fail: a missing field, a wrong type or value, an unknown field, another schema id."""
+    good = next(doc for (s, _), doc in documents.items() if s == study)
+    assert errors(good, study) == []
+    missing, (wrong_path, wrong_value), closed = BROKEN[study]
+
+    doc = copy.deepcopy(good)
+    del _at(doc, missing[:-1])[missing[-1]]
+    found = [(list(e.absolute_path), e.message) for e in _flat(errors(doc, study))]
+    assert (missing[:-1], f"{missing[-1]!r} is a required property") in found, found
+
+    doc = copy.deepcopy(good)
+    _at(doc, wrong_path[:-1])[wrong_path[-1]] = wrong_value
+    found = [(list(e.absolute_path), e.message) for e in _flat(errors(doc, study))]
+    assert any(path == wrong_path and repr(wrong_value) in msg for path, msg in found), found
+
+    doc = copy.deepcopy(good)
+    _at(doc, closed)["surprise"] = 1
+    found = [(list(e.absolute_path), e.message) for e in _flat(errors(doc, study))]
+    assert any(path == closed and "'surprise' was unexpected" in msg for path, msg in found), found
+
+    doc = copy.deepcopy(good)
+    doc["schema"] = doc["schema"][:-1] + "2"
+    assert [e.absolute_path[0] for e in errors(doc, study)] == ["schema"]
+
+
+# -- the documentation ---------------------------------------------------------------------------------
+
+_TICKED = re.compile(r"`([^`\n]+)`")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
+_CODE_KEY = re.compile(r'"([A-Za-z_][A-Za-z_0-9]*)"\s*:')
+
+
+def schema_fields(schema: Any) -> set[str]:
+    """Every property name anywhere in a schema (its ``$defs`` included; other schemas' not)."""
+    names: set[str] = set()
+    if isinstance(schema, dict):
+        names |= set(schema.get("properties", {}))
+        for value in schema.values():
+            names |= schema_fields(value)
+    elif isinstance(schema, list):
+        for value in schema:
+            names |= schema_fields(value)
+    return names
+
+
+def documented_fields(markdown: str) -> set[str]:
+    """The fields a results page documents: the names in the first column of its tables headed
+    ``| field |`` (a path such as `runs[k].theory` or `...schemes[k]` names each of its parts), and
+    the keys of its JSON examples (``"key":`` in fenced code blocks)."""
+    names: set[str] = set()
+    header = ""
+    for block, text in enumerate(markdown.split("```")):
+        if block % 2:
+            names |= set(_CODE_KEY.findall(text))
+            continue
+        for line in text.splitlines():
+            if not line.startswith("|"):
+                header = ""
+                continue
+            first = line.split("|")[1].strip()
+            if not header:
+                header = first
+            elif header == "field" and not set(first) <= set("-: "):
+                for ticked in _TICKED.findall(first):
+                    names |= {n for n in _NAME.findall(ticked) if not re.fullmatch(r"[a-z]", n)}
+    return names
+
+
+def mentioned_names(markdown: str) -> set[str]:
+    """Every name the page mentions as code: in backticks, or as a key of a JSON example."""
+    names = {n for t in _TICKED.findall(markdown) for n in _NAME.findall(t)}
+    return names | {k for block in markdown.split("```")[1::2] for k in _CODE_KEY.findall(block)}
+
+
+@pytest.mark.parametrize("study", sorted(schemas.STUDIES))
+def test_results_page_documents_every_field_and_only_those(study: str) -> None:
+    markdown = (DOCS / f"results-{study}.md").read_text()
+    fields = schema_fields(schemas.load(study))
+    undocumented = fields - mentioned_names(markdown)
+    assert not undocumented, f"docs/results-{study}.md does not document: {sorted(undocumented)}"
+    unknown = documented_fields(markdown) - fields
+    assert not unknown, f"docs/results-{study}.md documents fields its schema lacks: {sorted(unknown)}"
+    assert schemas.schema_id(study) in markdown
+
+
+def test_the_documentation_check_can_fail() -> None:
+    page = '| field | meaning |\n|---|---|\n| `runs[k].ghost`, `label` | x |\n\n```\n{"phantom": 1}\n```\n'
+    assert documented_fields(page) == {"runs", "ghost", "label", "phantom"}
+    assert documented_fields("| file | what |\n|---|---|\n| `config` | x |\n") == set()
+    assert schema_fields(
+        {"properties": {"a": {"items": {"properties": {"b": {}}}}}, "$defs": {"c": {"properties": {"d": {}}}}}
+    ) == {"a", "b", "d"}
