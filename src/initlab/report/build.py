@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .findings import derive
-from .render import environment, inline_html, oneline
+from .render import environment, inline_html, oneline, say
 
 __all__ = [
     "FIGURES",
@@ -120,9 +120,7 @@ def png_size(data: bytes) -> tuple[int, int]:
 
 
 def _title(findings: dict[str, Any]) -> str:
-    return "Weight initialization, measured: the classic study reproduced" + (
-        " (quick run)" if findings["quick"] else ""
-    )
+    return say("title", findings["quick"])
 
 
 def render_markdown(doc: dict[str, Any], figures: set[str]) -> tuple[str, dict[str, Any]]:
