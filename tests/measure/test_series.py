@@ -63,3 +63,10 @@ def test_sample_std_uses_bessels_correction() -> None:
     assert sample_std([3.0]) == 0.0
     with pytest.raises(ValueError):
         sample_std([])
+
+
+def test_a_huge_early_value_does_not_leak_rounding_error_into_later_windows() -> None:
+    xs = [2.3, 2.5e12] + [2.3 - 1e-3 * t for t in range(400)]
+    got = moving_average(torch.tensor(xs, dtype=torch.float64), 20).tolist()
+    exact = _slow_trailing(xs, 20)
+    assert max(abs(a - b) for a, b in zip(got[21:], exact[21:], strict=True)) < 1e-13

@@ -35,16 +35,16 @@ def moving_average(values: Tensor, window: int) -> Tensor:
         raise ValueError(f"window must be >= 1, got {window}")
     x = values.double()  # (T, ...)
     T = x.shape[0]
-    if T == 0 or window == 1:
-        return torch.where(torch.isfinite(x), x, math.nan)
     bad = ~torch.isfinite(x)  # (T, ...)
-    c = torch.cat([torch.zeros_like(x[:1]), torch.where(bad, 0.0, x).cumsum(0)])  # (T+1, ...)
-    nb = torch.cat([torch.zeros_like(x[:1]), bad.double().cumsum(0)])  # (T+1, ...)
-    hi = torch.arange(1, T + 1)  # (T,)
-    lo = (hi - window).clamp(min=0)  # (T,)
-    n = (hi - lo).double().view(-1, *([1] * (x.dim() - 1)))  # (T, 1...)
-    out = (c[hi] - c[lo]) / n  # (T, ...)
-    return torch.where(nb[hi] - nb[lo] > 0, math.nan, out)
+    if T == 0 or window == 1:
+        return torch.where(bad, math.nan, x)
+    # each window summed on its own (a view, no copy): a huge loss early on cannot leak rounding
+    # error into later windows, as a running or cumulative sum would
+    pad = x.new_zeros((window - 1, *x.shape[1:]))  # (w-1, ...)
+    z = torch.cat([pad, torch.where(bad, 0.0, x)]).unfold(0, window, 1)  # (T, ..., w)
+    nb = torch.cat([pad, bad.double()]).unfold(0, window, 1).sum(-1)  # (T, ...)
+    n = torch.arange(1, T + 1).clamp(max=window).double().view(-1, *([1] * (x.dim() - 1)))  # (T, 1...)
+    return torch.where(nb > 0, math.nan, z.sum(-1) / n)
 
 
 def as_series(values: Sequence[float | None]) -> Tensor:
