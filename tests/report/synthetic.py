@@ -3,7 +3,6 @@ exactly what the report must conclude from it."""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 LAYERS = 5
@@ -219,7 +218,3 @@ def results(
             "compare": compare_part(reach, acc),
         },
     }
-
-
-def nan() -> float:
-    return math.nan

@@ -11,7 +11,7 @@ symmetry study stores (:mod:`initlab.studies.symmetry_findings`), so the report 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -259,8 +259,3 @@ def parse(doc: Mapping[str, Any]) -> Run:
         else None,
         mnist=_mnist(parts.get("compare")),
     )
-
-
-def labels(runs: Sequence[MnistRun], label: str) -> list[MnistRun]:
-    """The runs of one init, in seed order."""
-    return [r for r in runs if r.label == label]
