@@ -123,16 +123,23 @@ def test_bad_config(kwargs: dict[str, object], message: str) -> None:
         CompareConfig(**kwargs).validate()  # type: ignore[arg-type]
 
 
-def test_smooth_is_a_centred_moving_average() -> None:
+def test_smooth_is_the_trailing_moving_average() -> None:
     x = torch.arange(10, dtype=torch.float32).view(10, 1) ** 2  # (T, 1)
     got = smooth(x, 3)[:, 0]
-    want = [(0 + 1) / 2] + [((i - 1) ** 2 + i**2 + (i + 1) ** 2) / 3 for i in range(1, 9)] + [(64 + 81) / 2]
+    want = [0.0, (0 + 1) / 2] + [((i - 2) ** 2 + (i - 1) ** 2 + i**2) / 3 for i in range(2, 10)]
     torch.testing.assert_close(got, torch.tensor(want, dtype=torch.float64))
     y = torch.ones(20, 2)
     y[10, 1] = math.nan
     s = smooth(y, 5)
     assert bool(torch.isfinite(s[:, 0]).all())
-    assert [i for i in range(20) if math.isnan(s[i, 1])] == [8, 9, 10, 11, 12]
+    assert [i for i in range(20) if math.isnan(s[i, 1])] == [10, 11, 12, 13, 14]
+
+
+def test_summary_final_loss_is_the_last_point_of_the_figure_curve(classic: CompareResult) -> None:
+    smoothed = classic.smoothed_loss()[-1]  # (M,)
+    for i, row in enumerate(classic.summary()):
+        ms = [m for m, s in enumerate(classic.model_spec) if s == i]
+        assert row["final_train_loss"] == pytest.approx(float(smoothed[ms].mean()), rel=1e-12)
 
 
 def test_figure(classic: CompareResult) -> None:

@@ -18,6 +18,7 @@ from initlab.report import FIGURES, build, derive
 from initlab.report.build import render_markdown
 from initlab.report.findings import fmt, iterations_to, sig
 from initlab.studies.reproduce import PARTS, ReproduceConfig, reproduce
+from initlab.studies.symmetry_findings import symmetry_facts
 from reproduce_helpers import numeric_leaves, quick_run, quoted_numbers, unquoted
 
 
@@ -217,6 +218,8 @@ def test_symmetry_statements_follow_the_measurements(doc: dict[str, Any]) -> Non
     zeros["distinct_units"] = [[100] * len(row) for row in zeros["distinct_units"]]
     zeros["grad_max"] = [[0.1] * len(row) for row in zeros["grad_max"]]
     zeros["train_loss"] = [0.3] * len(zeros["train_loss"])
+    # the symmetry study's facts, stored with its measurements, are what the report quotes
+    new["parts"]["symmetry"]["facts"] = symmetry_facts(new["parts"]["symmetry"]).to_dict()
     g = derive(new)["symmetry"]
     assert "only" not in g["summary"] and "`zeros` and `He` learned" in g["summary"]
 

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from ..studies.symmetry import symmetry
+from ..studies.symmetry_findings import SymmetryFacts, explain
 from ._console import console, progress, table
 from ._interrupt import graceful_stop
 from ._runfolder import RunFolder
@@ -64,20 +65,23 @@ def run(args: argparse.Namespace) -> int:
             progress=tick,
             should_stop=stop,
         )
-    folder.write_json("results.json", result.to_dict())
+    doc = result.to_dict()
+    facts = SymmetryFacts.from_dict(doc["facts"])  # the findings the reproduce report quotes too
+    folder.write_json("results.json", doc)
     folder.save_figure(result.figure_distinct_units(), "distinct_units")
     folder.save_figure(result.figure_training(), "training")
     folder.save_figure(result.figure_effective_rank(), "effective_rank")
     out = console()
     rows = []
-    for case in result.cases:
+    for case, fact in zip(result.cases, facts.cases, strict=True):
         finals = [row[-1] if row else None for row in case.distinct_units]
+        acc = fact.test_accuracy_pct
         rows.append(
             [
                 case.label,
                 " / ".join(str(v) for v in finals),
                 case.diverged_at,
-                f"{100 * case.test_accuracy[-1]:.1f}%" if case.test_accuracy else None,
+                f"{acc:.1f}%" if acc is not None else None,
             ]
         )
     out.print(
@@ -85,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
             "symmetry lab", ["case", "distinct units per layer (last step)", "diverged at", "test acc"], rows
         )
     )
-    for line in result.findings:
+    for line in explain(facts):
         out.print(f"- {line}")
     out.print(f"run folder: {folder.path}")
     if result.interrupted:

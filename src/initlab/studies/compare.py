@@ -29,6 +29,7 @@ from ..activations import activation
 from ..core.errors import InitlabError
 from ..data import Dataset, dataset_info, load_dataset
 from ..ensemble import Stack
+from ..measure.series import moving_average, sample_std
 from ..schemes import Scheme, scheme
 from ..train import TrainConfig, TrainResult, train
 
@@ -127,14 +128,15 @@ class CompareResult:
         return [XAVIER_NOTE] if lecun else []
 
     def smoothed_loss(self) -> Tensor:
-        """(T, M) centred moving average of the training loss (window ``config.smooth``)."""
+        """(T, M) trailing moving average of the training loss (window ``config.smooth``)."""
         return smooth(self.train.train_loss, self.config.smooth)
 
     def summary(self) -> list[dict[str, Any]]:
         """One row per spec: final smoothed training loss and final test accuracy over its seeds."""
         tl = self.train.train_loss  # (T, M)
-        w = min(self.config.smooth, len(tl))
-        tail = tl[-w:].double().mean(0) if w else torch.full((len(self.model_spec),), math.nan)  # (M,)
+        tail = (
+            smooth(tl, self.config.smooth)[-1] if len(tl) else torch.full((len(self.model_spec),), math.nan)
+        )  # (M,)
         acc = self.train.final_accuracy  # (M,)
         rows = []
         for i, (label, spec) in enumerate(zip(self.labels, self.specs, strict=True)):
@@ -148,7 +150,7 @@ class CompareResult:
                     "seeds": len(ms),
                     "final_train_loss": _mean(tail[ok]) if ok else None,
                     "test_accuracy_mean": _mean(accs) if ok else None,
-                    "test_accuracy_std": float(accs.std()) if len(ok) > 1 else 0.0 if ok else None,
+                    "test_accuracy_std": sample_std(accs) if ok else None,
                     "test_accuracy_min": float(accs.min()) if ok else None,
                     "test_accuracy_max": float(accs.max()) if ok else None,
                     "diverged": len(ms) - len(ok),
@@ -207,23 +209,10 @@ def _mean(t: Tensor) -> float:
 
 
 def smooth(values: Tensor, window: int) -> Tensor:
-    """Centred moving average along dim 0 (``(T, ...)``), the window shrinking at the ends.
-
-    A NaN poisons only the windows that contain it.
-    """
-    T = values.shape[0]
-    if T == 0 or window <= 1:
-        return values.double().clone()
-    x = values.double()  # (T, ...)
-    bad = ~torch.isfinite(x)  # (T, ...)
-    c = torch.cat([torch.zeros_like(x[:1]), torch.where(bad, 0.0, x).cumsum(0)])  # (T+1, ...)
-    nb = torch.cat([torch.zeros_like(x[:1]), bad.double().cumsum(0)])  # (T+1, ...)
-    i = torch.arange(T)
-    lo = (i - window // 2).clamp(min=0)  # (T,)
-    hi = (i - window // 2 + window).clamp(max=T)  # (T,)
-    n = (hi - lo).double().view(-1, *([1] * (x.dim() - 1)))  # (T, 1...)
-    out = (c[hi] - c[lo]) / n  # (T, ...)
-    return torch.where(nb[hi] - nb[lo] > 0, math.nan, out)
+    """(T, ...) -> (T, ...): the trailing moving average of :func:`initlab.measure.series.moving_average`
+    (the mean of the last ``window`` values, fewer at the start; a NaN poisons only the windows that
+    contain it) -- the one convention of the figures, the summary and the reproduce report."""
+    return moving_average(values, max(window, 1))
 
 
 def compare(

@@ -151,6 +151,12 @@ class ReproduceResult:
             done.append("compare")
         return done
 
+    @property
+    def reference_std(self) -> dict[str, float]:
+        """Per activation, the std of ``phi(z)``, ``z ~ N(0, 1)`` (the collapse reference; the
+        report and the ``std_per_layer`` figure read it from here)."""
+        return {a: reference_std(a) for a in ACTIVATIONS}
+
     def to_dict(self) -> dict[str, Any]:
         """The measurements (``results.json`` without its ``findings``; see docs/results-reproduce.md)."""
         glorot_std = {
@@ -169,7 +175,7 @@ class ReproduceResult:
                 "symmetry": None if self.symmetry is None else self.symmetry.to_dict(),
                 "probe": {
                     "inits": {a: list(PROBE_INITS[a]) for a in ACTIVATIONS},
-                    "reference_std": {a: reference_std(a) for a in ACTIVATIONS},
+                    "reference_std": self.reference_std,
                     "activations": {a: r.to_dict() for a, r in self.probes.items()},
                 },
                 "glorot": {
@@ -193,7 +199,7 @@ class ReproduceResult:
         for act, res in self.probes.items():
             out[f"histograms_{act}"] = res.histogram_figure
         if self.probes:
-            out["std_per_layer"] = lambda: viz.std_per_layer_figure(self.probes)
+            out["std_per_layer"] = lambda: viz.std_per_layer_figure(self.probes, self.reference_std)
         if self.glorot:
             out["glorot_vs_xavier"] = lambda: viz.glorot_figure(self.glorot)
         cmp = self.compare

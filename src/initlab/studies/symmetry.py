@@ -15,7 +15,6 @@ plus the training loss at every iteration and the test accuracy at every evaluat
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +29,8 @@ from ..ensemble import Stack
 from ..measure import distinct_units, effective_rank
 from ..schemes import scheme
 from ..train import TrainConfig, train
+from .symmetry_findings import explain as explain_facts
+from .symmetry_findings import symmetry_facts
 
 #: The ``"schema"`` of results.json (JSON Schema: initlab/studies/schemas/symmetry.schema.json).
 SCHEMA_ID = "initlab.symmetry/1"
@@ -99,7 +100,8 @@ class SymmetryResult:
         return self.widths[1]
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        """The ``results.json`` document, with the typed findings under ``facts``."""
+        out: dict[str, Any] = {
             "study": "symmetry",
             "schema": SCHEMA_ID,
             "activation": self.activation,
@@ -114,6 +116,8 @@ class SymmetryResult:
             "findings": self.findings,
             "cases": [c.to_dict() for c in self.cases],
         }
+        out["facts"] = symmetry_facts(out).to_dict()
+        return out
 
     def figure_distinct_units(self) -> Any:
         from ..viz.symmetry import distinct_units_figure
@@ -260,56 +264,11 @@ def symmetry(
     return result
 
 
-def _final_loss(case: SymmetryCase, window: int = 50) -> float:
-    """Mean training loss over the last ``window`` finite iterations (NaN if none)."""
-    finite = [v for v in case.train_loss if math.isfinite(v)]
-    tail = finite[-window:]
-    return sum(tail) / len(tail) if tail else math.nan
-
-
 def explain(result: SymmetryResult) -> list[str]:
-    """One plain sentence per case, every number taken from ``result``.
+    """One plain sentence per case, every number taken from ``result`` (through its typed findings,
+    :func:`initlab.studies.symmetry_findings.symmetry_facts`, which the reproduce report quotes too).
 
     For a diverged case the distinct units are read at the last logged step before divergence
     (after it the frozen weights are dominated by the overflowing updates).
     """
-    lines = []
-    width = result.width
-    for case in result.cases:
-        if not case.iterations:
-            lines.append(f"{case.label}: no step was logged (the run stopped before the first).")
-            continue
-        k = len(case.iterations) - 1
-        if case.diverged_at is not None:
-            before = [i for i, it in enumerate(case.iterations) if it <= case.diverged_at]
-            k = before[-1] if before else 0
-        at = case.iterations[k]
-        units = "; ".join(f"layer {i + 1}: {row[k]} of {width}" for i, row in enumerate(case.distinct_units))
-        parts = [f"{case.label}: distinct units at iteration {at}: {units}"]
-        upto = slice(0, k + 1)
-        hidden_zero = all(v == 0.0 for row in case.grad_max for v in row[upto])
-        if hidden_zero:
-            out_zero = all(v == 0.0 for v in case.output_grad_max[upto])
-            parts.append(
-                "hidden-layer weight gradients were exactly 0 at every logged step"
-                + (" and so were the output weights' (only the output bias learned)" if out_zero else "")
-            )
-        elif all(max(row[upto]) == 1 for row in case.distinct_units):
-            peak = max((v for v in case.grad_norm[0][upto] if math.isfinite(v)), default=0.0)
-            parts.append(
-                f"gradients were non-zero (layer-1 gradient norm up to {peak:.3g}) but the same for every "
-                "unit, so each hidden layer stayed at 1 distinct unit at every logged step"
-            )
-        if case.diverged_at is not None:
-            parts.append(f"diverged at iteration {case.diverged_at} (loss or weights non-finite)")
-        else:
-            loss = _final_loss(case)
-            gap = loss - result.label_entropy
-            parts.append(
-                f"final training loss {loss:.3f} (mean of the last 50 iterations; label entropy "
-                f"{result.label_entropy:.3f}, difference {gap:+.3f})"
-            )
-        if case.test_accuracy:
-            parts.append(f"test accuracy {100 * case.test_accuracy[-1]:.1f}%")
-        lines.append("; ".join(parts) + ".")
-    return lines
+    return explain_facts(symmetry_facts(result.to_dict()))

@@ -30,16 +30,11 @@ def _positive(values: Sequence[float]) -> list[float]:
     return [v if math.isfinite(v) and v > 0 else math.nan for v in values]
 
 
-def _reference(act: str) -> float:
-    from ..studies.reproduce import reference_std
-
-    return reference_std(act)
-
-
-def std_per_layer_figure(probes: Mapping[str, ProbeResult]) -> Any:
+def std_per_layer_figure(probes: Mapping[str, ProbeResult], reference_std: Mapping[str, float]) -> Any:
     """Two rows, one column per activation: activation std per layer, and the gradient std w.r.t.
-    the pre-activations per layer (log axes). The dotted line is the activation's std for N(0, 1)
-    input; the grey zone below a tenth of it is where a layer counts as collapsed."""
+    the pre-activations per layer (log axes). The dotted line is ``reference_std[act]``, the
+    activation's std for N(0, 1) input (the result's ``parts.probe.reference_std``); the grey zone
+    below a tenth of it is where a layer counts as collapsed. Draws only: every number is given."""
     plt = pyplot()
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
@@ -52,7 +47,7 @@ def std_per_layer_figure(probes: Mapping[str, ProbeResult]) -> Any:
     for c, act in enumerate(acts):
         res = probes[act]
         x = list(range(1, res.depth + 1))
-        ref = _reference(act)
+        ref = reference_std[act]
         for row, stat in enumerate(("std", "grad_std")):
             ax = axes[row][c]
             for run in res.runs:

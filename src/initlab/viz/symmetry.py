@@ -5,6 +5,9 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
+import torch
+
+from ..measure.series import moving_average
 from ._style import colors_for, pyplot
 
 if TYPE_CHECKING:
@@ -65,17 +68,6 @@ def distinct_units_figure(result: SymmetryResult) -> Any:
     return fig
 
 
-def _smooth(values: list[float], window: int) -> list[float]:
-    out, acc, buf = [], 0.0, []
-    for v in values:
-        buf.append(v)
-        acc += v
-        if len(buf) > window:
-            acc -= buf.pop(0)
-        out.append(acc / len(buf))
-    return out
-
-
 def training_figure(result: SymmetryResult) -> Any:
     """Training loss (smoothed, clipped to 0..3.5) and test accuracy per case."""
     plt = pyplot()
@@ -84,7 +76,13 @@ def training_figure(result: SymmetryResult) -> Any:
     palette = colors_for([c.label for c in result.cases])
     for k, case in enumerate(result.cases):
         loss = [v if math.isfinite(v) else math.nan for v in case.train_loss]
-        ax_l.plot(range(len(loss)), _smooth(loss, 20), color=palette[k], label=case.label, linewidth=1.5)
+        ax_l.plot(
+            range(len(loss)),
+            moving_average(torch.tensor(loss, dtype=torch.float64), 20).numpy(),
+            color=palette[k],
+            label=case.label,
+            linewidth=1.5,
+        )
         _mark_divergence(ax_l, case.diverged_at, palette[k])
         acc = [100 * v if math.isfinite(v) else math.nan for v in case.test_accuracy]
         ax_a.plot(case.eval_iterations, acc, color=palette[k], marker="o", markersize=3, label=case.label)
