@@ -245,7 +245,7 @@ def reproduce(
     ``quick=True`` (without a ``config``) runs :meth:`ReproduceConfig.quick_config`. ``dataset``
     (MNIST) skips loading. ``progress(done, total, part=..., **info)`` reports one bar over the
     whole run; ``should_stop()`` is polled by the trainers between steps and between parts: when it
-    returns True (or on Ctrl-C) the run ends after the current step, the parts not reached are
+    returns True the run ends after the current step, the parts not reached are
     left out, and the result is marked ``interrupted``.
     """
     if config is not None and quick:
@@ -312,8 +312,6 @@ def reproduce(
         result.interrupted = result.compare.partial
         if not result.interrupted:
             ticker.finish("compare")
-    except KeyboardInterrupt:  # between or inside a probe; the trainers catch their own
-        result.interrupted = True
     finally:
         result.seconds["total"] = time.perf_counter() - start
     return result
