@@ -91,7 +91,7 @@ def add_config_flags(parser: argparse.ArgumentParser, cls: type[Any]) -> None:
         if md.get("parse") is not None:
             kwargs["type"] = str
         elif hint is bool:
-            kwargs["action"] = argparse.BooleanOptionalAction
+            kwargs["action"] = argparse.BooleanOptionalAction if md.get("negatable") else "store_true"
         elif md.get("repeatable"):
             kwargs.update(action="append", type=typing.get_args(hint)[0])
         elif typing.get_origin(hint) is tuple:

@@ -40,6 +40,7 @@ def option(
     required: bool = False,
     parse: Callable[[str], Any] | None = None,
     exclusive: str | None = None,
+    negatable: bool = False,
 ) -> Any:
     """A dataclass field with a default and the metadata of its command-line flag.
 
@@ -48,7 +49,8 @@ def option(
     replaces ``X``; ``default_text=""`` says nothing). ``repeatable``: the flag may be given many
     times and its values replace the default tuple. ``positional``/``required``: an argument
     without a default. ``parse``: turns the flag's text into the field's value (``InitlabError`` on
-    bad text). ``exclusive``: flags sharing this group name cannot be combined.
+    bad text). ``exclusive``: flags sharing this group name cannot be combined. A ``bool`` field is
+    a switch (``--flag``); ``negatable`` adds ``--no-flag``.
     """
     meta = {
         "help": help,
@@ -61,6 +63,7 @@ def option(
         "required": required,
         "parse": parse,
         "exclusive": exclusive,
+        "negatable": negatable,
     }
     if positional or required:
         return field(metadata=meta)

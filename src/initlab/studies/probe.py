@@ -75,7 +75,7 @@ class ProbeConfig:
     samples: int = option(1000, "inputs in the batch (1000 as in the classic book)")
     seeds: int = option(1, "seeds per spec: SEED, SEED+1, ...")
     seed: int = option(0, "first seed")
-    bias: bool = option(False, "biases", default_text="off")
+    bias: bool = option(False, "biases", default_text="off", negatable=True)
     bins: int = option(30, "histogram bins")
     hist_range: tuple[float, float] | None = option(
         None,
