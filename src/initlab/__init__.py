@@ -14,9 +14,10 @@ from .core.errors import InitlabError
 from .data import Dataset, load_dataset
 from .schemes import Law, ParamInit, Scheme, fans, register_scheme, scheme, schemes
 from .studies.compare import CompareConfig, CompareResult, compare
-from .studies.probe import LayerProbe, ProbeResult, SpecProbe, probe
+from .studies.diagnose import DiagnoseConfig, DiagnoseResult
+from .studies.probe import LayerProbe, ProbeConfig, ProbeResult, SpecProbe, probe
 from .studies.reproduce import ReproduceConfig, ReproduceResult, reproduce
-from .studies.symmetry import SymmetryResult, symmetry
+from .studies.symmetry import SymmetryConfig, SymmetryResult, symmetry
 from .tools import Audit, AutoInitPlan, Diagnosis, LSUVResult, audit, auto_init_, diagnose, init_, lsuv_
 from .train import TrainConfig, TrainResult
 
@@ -29,17 +30,21 @@ __all__ = [
     "CompareConfig",
     "CompareResult",
     "Dataset",
+    "DiagnoseConfig",
+    "DiagnoseResult",
     "Diagnosis",
     "InitlabError",
     "LSUVResult",
     "Law",
     "LayerProbe",
     "ParamInit",
+    "ProbeConfig",
     "ProbeResult",
     "ReproduceConfig",
     "ReproduceResult",
     "Scheme",
     "SpecProbe",
+    "SymmetryConfig",
     "SymmetryResult",
     "TrainConfig",
     "TrainResult",

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from initlab import CompareConfig, CompareResult, Dataset, InitlabError, compare, load_dataset
+from initlab.core.seeds import weight_seeds
 from initlab.ensemble.stack import Stack
 from initlab.studies.compare import DEFAULT_INITS, XAVIER_NOTE, smooth
 
@@ -90,8 +91,8 @@ def test_seeds_and_biases(mnist: Dataset) -> None:
     assert res.model_spec == [0, 0, 1, 1] and res.model_seed == [5, 6, 5, 6]
     assert len(res.to_dict()["runs"]) == 4 and [r["seeds"] for r in res.summary()] == [2, 2]
     assert res.stack is not None and res.stack.biases is not None
-    # model (spec i, seed s) is Stack.from_schemes's draw with seed s; biases start at zero by default
-    ref = Stack.from_schemes([784, 8, 10], "relu", ["torch_default"], [6])
+    # model (spec i, seed s) is Stack.from_schemes's draw from seed s's weights stream; biases start at 0
+    ref = Stack.from_schemes([784, 8, 10], "relu", ["torch_default"], weight_seeds([6]))
     torch.testing.assert_close(res.stack.weights[0][3], ref.weights[0][0])  # lr 1e-30: unchanged
     assert float(res.stack.biases[0].detach().abs().max()) < 1e-20
     own = compare(

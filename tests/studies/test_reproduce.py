@@ -260,8 +260,8 @@ def test_interrupted_run_reports_what_finished(tmp_path: Path) -> None:
     assert res.compare is None and not res.probes and res.completed == []
     doc = res.to_dict()
     assert doc["partial"] is True
-    for stem, make in res.figures().items():
-        make().savefig(tmp_path / f"{stem}.png", dpi=40)
+    for stem, fig in res.figures().items():
+        fig.savefig(tmp_path / f"{stem}.png", dpi=40)
     report = build(doc, tmp_path)
     assert "Partial run" in report.markdown and "Not run" in report.markdown
     assert "Interrupted: these numbers cover the first" in report.markdown

@@ -101,8 +101,8 @@ def test_loader_rejects_an_unknown_study() -> None:
 
 
 def test_each_study_writes_its_schema_id() -> None:
-    from initlab.cli._diagnose import SCHEMA_ID as DIAGNOSE
     from initlab.studies.compare import SCHEMA_ID as COMPARE
+    from initlab.studies.diagnose import SCHEMA_ID as DIAGNOSE
     from initlab.studies.probe import SCHEMA_ID as PROBE
     from initlab.studies.reproduce import SCHEMA_ID as REPRODUCE
     from initlab.studies.symmetry import SCHEMA_ID as SYMMETRY
@@ -123,7 +123,7 @@ def test_real_results_validate(documents: dict[tuple[str, str], Any]) -> None:
     assert mixed[1]["layers"][-1]["nonfinite"] > 0 and mixed[2]["theory"] is None
     compare = documents["compare", "diverging"]
     assert any(r["diverged_at"] is not None for r in compare["runs"])
-    assert None in compare["runs"][-1]["train_loss"]
+    assert any(None in r["train_loss"] for r in compare["runs"])
     assert documents["diagnose", "plain"]["init"] is None and documents["diagnose", "plain"]["lsuv"] is None
     assert documents["diagnose", "auto"]["init"]["spec"] == "auto"
     assert documents["diagnose", "spec"]["init"]["spec"] == "xavier_uniform"

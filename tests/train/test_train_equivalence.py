@@ -3,10 +3,13 @@
 Same initial values (``Stack.to_sequential``), same batches (the same generator and draws), plain
 ``F.cross_entropy`` and ``torch.optim``: per-step losses and final weights agree to float32
 tolerance after 200 steps -- for ReLU and tanh, SGD, momentum and Adam, on the fast (fused) path and
-on the observed path that materialises gradients.
+on the observed path that also shows the gradients to an observer (bit-identical to the fused one:
+``test_observer_does_not_change_a_bit``).
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import pytest
 import torch
@@ -84,6 +87,33 @@ def test_stack_equals_plain_loop(mnist: Dataset, act: str, optimizer: str, obser
             torch.testing.assert_close(stack.weights[layer][m], lin.weight.detach(), rtol=0, atol=1e-5)
             assert stack.biases is not None
             torch.testing.assert_close(stack.biases[layer][m], lin.bias.detach(), rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam"])
+def test_observer_does_not_change_a_bit(mnist: Dataset, optimizer: str) -> None:
+    """Training with an ``on_step`` observer (every step, or every 3rd) gives the same bits as without."""
+    cfg = TrainConfig(iterations=60, batch_size=32, lr=0.02, optimizer=optimizer, eval_every=25, log_every=1)
+    runs = []
+    for observer in (None, "every", "sparse"):
+        stack = Stack.from_schemes([784, 32, 24, 10], "tanh", INITS, [0, 1, 2])
+        seen: list[int] = []
+        c = cfg if observer != "sparse" else replace(cfg, log_every=3)
+        res = train(
+            stack,
+            mnist,
+            c,
+            generator=torch.Generator().manual_seed(5),
+            on_step=None if observer is None else (lambda step, s, loss, seen=seen: seen.append(step)),
+        )
+        assert len(seen) == {None: 0, "every": 60, "sparse": 20}[observer]
+        runs.append((res, [w.detach().clone() for w in stack.weights]))
+    (base, w0), *others = runs
+    for res, ws in others:
+        assert torch.equal(res.train_loss, base.train_loss)
+        assert torch.equal(res.eval_loss, base.eval_loss)
+        for a, b in zip(ws, w0, strict=True):
+            assert torch.equal(a, b)
+    assert not torch.equal(w0[0], Stack.from_schemes([784, 32, 24, 10], "tanh", INITS, [0, 1, 2]).weights[0])
 
 
 def test_plain_loop_reference_can_fail(mnist: Dataset) -> None:

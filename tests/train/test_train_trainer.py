@@ -126,19 +126,25 @@ def test_should_stop_returns_partial_result(mnist: Dataset) -> None:
     assert res.train_loss.shape == (30, 1) and res.eval_iterations == [0, 20, 30]
 
 
-def test_keyboard_interrupt_returns_partial_result(mnist: Dataset) -> None:
-    def on_step(step: int, stack: Stack, loss: torch.Tensor) -> None:
+def test_keyboard_interrupt_is_not_caught(mnist: Dataset) -> None:
+    """``should_stop`` is the one stopping mechanism: a KeyboardInterrupt passes through the trainer
+    (the CLI turns Ctrl-C into ``should_stop``), and the stack still gets its own storage back."""
+    stack = small(["he_normal"])
+    w0 = stack.weights[0].data
+
+    def on_step(step: int, s: Stack, loss: torch.Tensor) -> None:
         if step == 12:
             raise KeyboardInterrupt
 
-    res = train(
-        small(["he_normal"]),
-        mnist,
-        TrainConfig(iterations=100, eval_every=0),
-        generator=torch.Generator(),
-        on_step=on_step,
-    )
-    assert res.interrupted and res.iterations == 12 and res.eval_iterations == [12]
+    with pytest.raises(KeyboardInterrupt):
+        train(
+            stack,
+            mnist,
+            TrainConfig(iterations=100, eval_every=0),
+            generator=torch.Generator(),
+            on_step=on_step,
+        )
+    assert stack.weights[0].data.data_ptr() == w0.data_ptr()
 
 
 def test_on_step_every_log_every(mnist: Dataset) -> None:

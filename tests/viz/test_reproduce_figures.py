@@ -35,7 +35,7 @@ def test_std_per_layer_draws_the_reference_it_is_given(probes: dict[str, object]
     assert _reference_lines(fig) == [0.25, 0.5]
     result = ReproduceResult(ReproduceConfig(), {}, probes=probes)  # type: ignore[arg-type]
     assert result.to_dict()["parts"]["probe"]["reference_std"] == result.reference_std
-    fig = result.figures()["std_per_layer"]()
+    fig = result.figures()["std_per_layer"]
     assert _reference_lines(fig) == pytest.approx([reference_std("relu"), reference_std("tanh")])
 
 

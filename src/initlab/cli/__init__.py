@@ -1,7 +1,10 @@
 """The ``initlab`` command line: argument parsing and run folders only.
 
 Each subcommand lives in its own module (``initlab.cli._<name>``) exposing ``add_parser(subparsers)``,
-which registers a parser whose ``run(args) -> int`` is set with ``set_defaults(run=...)``.
+which registers a parser whose ``run(args) -> int`` is set with ``set_defaults(run=...)``. The study
+commands (probe, compare, symmetry, reproduce, diagnose) declare a ``StudyCommand`` and share one
+choreography, :mod:`initlab.cli._study`: flags generated from the study's ``Config``, run folder,
+progress bar, ``--threads``, and SIGINT turned into the study's ``should_stop`` (exit 130, partial).
 ``main(argv) -> int`` is callable from tests: bad input prints ``error: <message>`` on one line and
 returns 2 (no traceback unless ``--debug``); Ctrl-C returns 130.
 """

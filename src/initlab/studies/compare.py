@@ -7,18 +7,17 @@ of 128 drawn with replacement, for 2000 iterations. The study's "Xavier" is std 
 ``n`` the fan-in, which is ``lecun_normal`` (Glorot & Bengio's own rule averages fan-in and fan-out:
 ``xavier_normal``); the default labels it ``"Xavier: lecun_normal"``.
 
-Models: init spec ``i`` with seed ``j`` (``j < seeds``) is drawn from
-``torch.Generator().manual_seed(seed + j)`` -- the same seeds for every spec, so specs of one
-family differ only by their scale at equal seeds. Batches come from
-``torch.Generator().manual_seed(seed)``, and every model sees the same batches: ``seeds`` varies
-the initial weights only.
+Seeds (:mod:`initlab.core.seeds`): init spec ``i`` with replicate ``j`` (``j < seeds``) has model seed
+``seed + j`` and draws its weights from that seed's ``weights`` stream -- the same seeds for every
+spec, so specs of one family differ only by their scale at equal seeds, and ``(spec, seed)`` gives
+the same initial weights as in ``probe`` and ``symmetry``. Batches come from the ``batches`` stream
+of ``seed``, and every model sees the same batches: ``seeds`` varies the initial weights only.
 """
 
 from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -27,11 +26,13 @@ from torch import Tensor
 
 from ..activations import activation
 from ..core.errors import InitlabError
+from ..core.seeds import check_seed, generator, weight_seeds
 from ..data import Dataset, dataset_info, load_dataset
 from ..ensemble import Stack
 from ..measure.series import moving_average, sample_std
 from ..schemes import Scheme, scheme
-from ..train import TrainConfig, TrainResult, train
+from ..train import OPTIMIZERS, SAMPLINGS, TrainConfig, TrainResult, train
+from .config import Progress, ShouldStop, option
 
 #: The ``"schema"`` of results.json (JSON Schema: initlab/studies/schemas/compare.schema.json).
 SCHEMA_ID = "initlab.compare/1"
@@ -45,24 +46,42 @@ XAVIER_NOTE = (
 
 @dataclass(frozen=True)
 class CompareConfig:
-    """Everything that defines a compare run (the CLI's flags, one to one)."""
+    """Everything that defines a compare run (the ``initlab compare`` flags, one to one)."""
 
-    dataset: str = "mnist"
-    layers: int = 4  #: hidden layers
-    width: int = 100  #: units per hidden layer
-    activation: str = "relu"
-    inits: tuple[str, ...] = DEFAULT_INITS
-    bias: str = "zeros"  #: "zeros" (all biases start at 0), "scheme" (the scheme's bias rule), "none"
-    seeds: int = 1  #: seeds per init spec
-    seed: int = 0  #: first init seed; also seeds the batches
-    iterations: int = 2000
-    batch_size: int = 128
-    lr: float = 0.01
-    optimizer: str = "sgd"
-    momentum: float = 0.9
-    sampling: str = "replacement"
-    eval_every: int = 200
-    smooth: int = 25  #: moving-average window (iterations) for figures and the final training loss
+    dataset: str = option("mnist", "mnist (bundled), fashion-mnist or kmnist")
+    layers: int = option(4, "hidden layers")
+    width: int = option(100, "units per hidden layer")
+    activation: str = option("relu", "activation")
+    inits: tuple[str, ...] = option(
+        DEFAULT_INITS,
+        "init spec, repeatable, optionally labelled 'label: spec'",
+        flag="--init",
+        repeatable=True,
+        metavar="SPEC",
+        default_text=", ".join(repr(s) for s in DEFAULT_INITS),
+    )
+    bias: str = option(
+        "zeros",
+        "initial biases: zeros (all biases start at 0), scheme (the scheme's bias rule) or none",
+        choices=BIAS_MODES,
+    )
+    seeds: int = option(1, "seeds per init; figures show mean and band")
+    seed: int = option(0, "first init seed: model seeds are seed, seed+1, ...; also seeds the batches")
+    iterations: int = option(2000, "SGD steps")
+    batch_size: int = option(128, "mini-batch size")
+    lr: float = option(0.01, "learning rate")
+    optimizer: str = option("sgd", ", ".join(OPTIMIZERS))
+    momentum: float = option(0.9, "momentum for --optimizer momentum")
+    sampling: str = option("replacement", f"{' or '.join(SAMPLINGS)} (replacement is the study's)")
+    eval_every: int = option(200, "test-set evaluation period")
+    smooth: int = option(25, "moving-average window (iterations) for figures and the final training loss")
+
+    def data_name(self) -> str:
+        return self.dataset
+
+    def model_seeds(self) -> list[int]:
+        """Per model, spec-major and seed-minor: its model seed."""
+        return [self.seed + j for _ in self.inits for j in range(self.seeds)]
 
     def validate(self) -> None:
         """Raise ``InitlabError`` for the first bad setting (data files are not touched)."""
@@ -72,6 +91,7 @@ class CompareConfig:
             v = getattr(self, name)
             if v <= 0:
                 raise InitlabError(f"{name} must be positive, got {v}")
+        check_seed(self.seed)
         if self.layers < 0:
             raise InitlabError(f"layers (hidden layers) must be >= 0, got {self.layers}")
         if self.bias not in BIAS_MODES:
@@ -121,6 +141,12 @@ class CompareResult:
     @property
     def partial(self) -> bool:
         return self.train.interrupted
+
+    def figures(self) -> dict[str, Any]:
+        """``compare``: smoothed training loss and test accuracy per init (:mod:`initlab.viz.compare`)."""
+        from ..viz.compare import compare_figure
+
+        return {"compare": compare_figure(self)}
 
     @property
     def notes(self) -> list[str]:
@@ -215,53 +241,53 @@ def smooth(values: Tensor, window: int) -> Tensor:
     return moving_average(values, max(window, 1))
 
 
-def compare(
+def initial_stack(config: CompareConfig, dataset: Dataset) -> Stack:
+    """The untrained models of ``config`` on ``dataset``: spec-major, seed-minor, biases per ``bias``."""
+    schemes = config.schemes()
+    widths = [dataset.features] + [config.width] * config.layers + [dataset.n_classes]
+    specs = [sch for sch in schemes for _ in range(config.seeds)]
+    stack = Stack.from_schemes(
+        widths, config.activation, specs, weight_seeds(config.model_seeds()), bias=config.bias != "none"
+    )
+    if config.bias == "zeros" and stack.biases is not None:
+        with torch.no_grad():
+            for b in stack.biases:
+                b.zero_()
+    return stack
+
+
+def run(
     config: CompareConfig | None = None,
     *,
     dataset: Dataset | None = None,
-    data_dir: str | os.PathLike[str] | None = None,
-    progress: Callable[..., None] | None = None,
-    download_progress: Callable[..., None] | None = None,
-    should_stop: Callable[[], bool] | None = None,
+    progress: Progress | None = None,
+    should_stop: ShouldStop | None = None,
 ) -> CompareResult:
     """Run the compare study (see the module docstring); returns a :class:`CompareResult`.
 
     ``dataset`` skips loading (it must be ``config.dataset``'s data); ``progress`` and
-    ``should_stop`` go to :func:`initlab.train.train`, ``download_progress`` to the data loader.
+    ``should_stop`` go to :func:`initlab.train.train`.
     """
     cfg = config if config is not None else CompareConfig()
     cfg.validate()
     schemes = cfg.schemes()
-    ds = (
-        dataset
-        if dataset is not None
-        else load_dataset(cfg.dataset, data_dir=data_dir, progress=download_progress)
-    )
-    widths = [ds.features] + [cfg.width] * cfg.layers + [ds.n_classes]
-    model_spec = [i for i in range(len(schemes)) for _ in range(cfg.seeds)]
-    model_seed = [cfg.seed + j for _ in schemes for j in range(cfg.seeds)]
-    stack = Stack.from_schemes(
-        widths, cfg.activation, [schemes[i] for i in model_spec], model_seed, bias=cfg.bias != "none"
-    )
-    if cfg.bias == "zeros" and stack.biases is not None:
-        with torch.no_grad():
-            for b in stack.biases:
-                b.zero_()
+    ds = dataset if dataset is not None else load_dataset(cfg.dataset)
+    stack = initial_stack(cfg, ds)
     result = train(
         stack,
         ds,
         cfg.train_config(),
-        generator=torch.Generator().manual_seed(cfg.seed),
+        generator=generator(cfg.seed, "batches"),
         progress=progress,
         should_stop=should_stop,
     )
     return CompareResult(
         config=cfg,
-        widths=widths,
+        widths=stack.widths,
         labels=[s.label for s in schemes],
         specs=[s.spec for s in schemes],
-        model_spec=model_spec,
-        model_seed=model_seed,
+        model_spec=[i for i in range(len(schemes)) for _ in range(cfg.seeds)],
+        model_seed=cfg.model_seeds(),
         train=result,
         dataset={
             "name": ds.name,
@@ -271,3 +297,26 @@ def compare(
         },
         stack=stack,
     )
+
+
+def compare(
+    config: CompareConfig | None = None,
+    *,
+    dataset: Dataset | None = None,
+    data_dir: str | os.PathLike[str] | None = None,
+    progress: Progress | None = None,
+    download_progress: Progress | None = None,
+    should_stop: ShouldStop | None = None,
+) -> CompareResult:
+    """:func:`run`, loading the dataset from ``data_dir`` first (``download_progress`` reports a download)."""
+    cfg = config if config is not None else CompareConfig()
+    cfg.validate()
+    ds = (
+        dataset
+        if dataset is not None
+        else load_dataset(cfg.dataset, data_dir=data_dir, progress=download_progress)
+    )
+    return run(cfg, dataset=ds, progress=progress, should_stop=should_stop)
+
+
+Config = CompareConfig

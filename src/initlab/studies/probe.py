@@ -5,15 +5,15 @@ Several init specs, each over several seeds, run as *one* stacked forward/backwa
 ``k`` and replicate ``s``), with the mean-field prediction (:mod:`initlab.theory`) beside the
 measurements.
 
-Randomness, all from explicit generators:
+Randomness, all from the seed streams of :mod:`initlab.core.seeds`:
 
-* replicate ``s`` of every spec draws its weights from ``Generator().manual_seed(seed + s)``, so
-  every spec sees the same seeds, and ``(spec, seed)`` gives the same weights in any probe;
-* the N(0, 1) input ``x: (samples, input_dim)`` and then the cotangent ``g: (samples, width)`` come
-  from ``Generator().manual_seed(seed + 2**31)``, a stream no replicate's weights use (seeds are
-  limited to ``seed + seeds <= 2**31`` because PyTorch's CPU generator reads only the low 32 bits of
-  a seed: ``manual_seed(2**32)`` is ``manual_seed(0)``). Input and cotangent are shared by every
-  model, so specs are compared on the same data.
+* replicate ``s`` of every spec has model seed ``seed + s`` and draws its weights from that seed's
+  ``weights`` stream, so every spec sees the same seeds, and ``(spec, seed)`` gives the same
+  weights in any probe -- and in ``compare`` and ``symmetry``;
+* the N(0, 1) input ``x: (samples, input_dim)`` comes from the ``inputs`` stream of ``seed``, the
+  cotangent ``g: (samples, width)`` from its ``cotangents`` stream. Input and cotangent are shared
+  by every model, so specs are compared on the same data; the cotangent is the same whether the
+  input is Gaussian or a dataset.
 
 The backward pass computes ``L = sum(g * a_L)`` for the last layer's activations ``a_L``: ``g`` is a
 unit-variance Gaussian cotangent injected at the last layer. Recorded are the std of ``dL/dz_l``
@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
@@ -38,11 +38,14 @@ from torch import Tensor
 from .. import theory
 from ..activations import Activation
 from ..activations import activation as get_activation
+from ..core import seeds as seed_streams
 from ..core.errors import InitlabError
+from ..data import Dataset, load_dataset
 from ..ensemble import Stack
 from ..measure import stats
 from ..measure.probe import auto_range, forward_backward, layer_stats
 from ..schemes import Scheme, scheme
+from .config import Progress, ShouldStop, option
 
 #: The ``"schema"`` of results.json (JSON Schema: initlab/studies/schemas/probe.schema.json).
 SCHEMA_ID = "initlab.probe/1"
@@ -54,7 +57,77 @@ CLASSIC_INITS = (
     "Xavier: lecun_normal",
     "He: he_normal",
 )
-DATA_SEED_OFFSET = 2**31  #: the input/cotangent generator is seeded with ``seed + DATA_SEED_OFFSET``
+
+
+@dataclass(frozen=True)
+class ProbeConfig:
+    """Everything that defines a probe run (the ``initlab probe`` flags, one to one)."""
+
+    activation: str = option("sigmoid", "a registered activation")
+    inits: tuple[str, ...] = option(
+        CLASSIC_INITS,
+        "an init spec, optionally labelled ('Xavier: lecun_normal'); repeat to compare",
+        flag="--init",
+        repeatable=True,
+        metavar="SPEC",
+        default_text="the classic four: " + "; ".join(CLASSIC_INITS),
+    )
+    layers: int = option(5, "hidden layers")
+    width: int = option(100, "units per hidden layer")
+    samples: int = option(1000, "inputs in the batch (1000 as in the classic book)")
+    seeds: int = option(1, "seeds per spec: SEED, SEED+1, ...")
+    seed: int = option(0, "first seed")
+    bias: bool = option(False, "biases", default_text="off", negatable=True)
+    bins: int = option(30, "histogram bins")
+    hist_range: tuple[float, float] | None = option(
+        None,
+        "force one histogram range for every spec, e.g. the book's --range 0 1",
+        flag="--range",
+        metavar=("LO", "HI"),
+        default_text="fitted to the activation: (0, 1) sigmoid, (-1, 1) tanh, from 0 up for ReLU",
+    )
+    input: str = option(
+        "gaussian",
+        "'gaussian' (N(0, 1) inputs of dimension WIDTH) or a dataset such as 'mnist' "
+        "(the first SAMPLES training images, pixels in [0, 1])",
+        metavar="NAME",
+    )
+    input_dim: int | None = option(None, "Gaussian input features (default: width)", flag=None)
+
+    def data_name(self) -> str | None:
+        """The dataset whose first ``samples`` training examples are the input (``None``: Gaussian)."""
+        return None if self.input == "gaussian" else self.input
+
+    def model_seeds(self) -> list[int]:
+        return [self.seed + s for s in range(self.seeds)]
+
+    def validate(self) -> None:
+        """Raise ``InitlabError`` for the first bad setting (data files are not touched)."""
+        get_activation(self.activation)
+        if not self.inits:
+            raise InitlabError("probe needs at least one init spec")
+        for s in self.inits:
+            scheme(s)
+        for name in ("layers", "width", "samples", "seeds", "bins"):
+            _count(name, getattr(self, name))
+        seed_streams.check_seed(self.seed)
+        if self.input_dim is not None:
+            _count("input_dim", self.input_dim)
+        _range(self.hist_range)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved configuration (``config.json``): the fields, the model seeds and data seeds."""
+        d = asdict(self)
+        d["inits"] = list(self.inits)
+        d["hist_range"] = None if self.hist_range is None else list(self.hist_range)
+        d["model_seeds"] = self.model_seeds()
+        d["data_seed"] = seed_streams.derive(self.seed, "inputs")
+        d["cotangent_seed"] = seed_streams.derive(self.seed, "cotangents")
+        return d
+
+
+Config = ProbeConfig
+_D = ProbeConfig()
 
 
 # -- result objects ---------------------------------------------------------------------------------
@@ -258,7 +331,7 @@ class ProbeResult:
             "seeds": len(self.seeds),
             "seed": self.seed,
             "model_seeds": list(self.seeds),
-            "data_seed": self.seed + DATA_SEED_OFFSET,
+            "data_seed": seed_streams.derive(self.seed, "inputs"),
             "bias": self.bias,
             "bins": self.bins,
             "input": self.input,
@@ -272,6 +345,15 @@ class ProbeResult:
             "input_second_moment": self.input_second_moment,
             "runs": [r.to_dict(self.activation) for r in self.runs],
         }
+
+    @property
+    def partial(self) -> bool:
+        """Always False: a probe is one forward and backward pass, never stopped half-way."""
+        return False
+
+    def figures(self) -> dict[str, Any]:
+        """``histograms`` and ``summary`` (matplotlib Figures; :mod:`initlab.viz.probe`)."""
+        return {"histograms": self.histogram_figure(), "summary": self.summary_figure()}
 
     def histogram_figure(self, **kwargs: Any) -> Any:
         """The classic layout: one row per spec, one histogram per layer (see :mod:`initlab.viz.probe`)."""
@@ -312,6 +394,113 @@ def _range(hist_range: Sequence[float] | None) -> tuple[float, float] | None:
     return lo, hi
 
 
+def run(
+    config: ProbeConfig | None = None,
+    *,
+    dataset: Dataset | None = None,
+    progress: Progress | None = None,
+    should_stop: ShouldStop | None = None,
+    inputs: Tensor | None = None,
+    dtype: torch.dtype = torch.float32,
+) -> ProbeResult:
+    """Run the probe of ``config`` (see the module docstring); returns a :class:`ProbeResult`.
+
+    The input is, in this order: ``inputs: (B, D)`` (any tensor; ``config.samples`` is then taken
+    from it), the first ``config.samples`` training examples of ``dataset`` or of the dataset
+    ``config.input`` names, or ``config.samples`` N(0, 1) vectors of dimension ``config.input_dim``
+    (default ``width``). ``should_stop`` is not polled (one pass); ``progress`` gets ``(1, 1)``.
+    Never raises on NaN/Inf in the network: non-finite values are counted per layer.
+    """
+    cfg = config if config is not None else ProbeConfig()
+    cfg.validate()
+    act = get_activation(cfg.activation)
+    specs = [scheme(s) for s in cfg.inits]
+    depth, width, n_seeds, bins = cfg.layers, cfg.width, cfg.seeds, cfg.bins
+    forced = _range(cfg.hist_range)
+    device: torch.device | None = None
+    if inputs is None and cfg.data_name() is not None:
+        ds = dataset if dataset is not None else load_dataset(cfg.input)
+        if cfg.samples > ds.train_x.shape[0]:
+            raise InitlabError(
+                f"samples={cfg.samples}: {ds.name} has only {ds.train_x.shape[0]} training examples"
+            )
+        inputs = ds.train_x[: cfg.samples]
+    if inputs is None:
+        d = width if cfg.input_dim is None else cfg.input_dim
+        gen = seed_streams.generator(cfg.seed, "inputs")
+        x = torch.randn(cfg.samples, d, generator=gen, dtype=dtype)  # (B, D)
+        source = cfg.input
+    else:
+        if not isinstance(inputs, Tensor) or inputs.dim() != 2 or 0 in inputs.shape:
+            shape = tuple(inputs.shape) if isinstance(inputs, Tensor) else type(inputs).__name__
+            raise InitlabError(f"inputs must be a non-empty (samples, features) tensor, got {shape}")
+        x = inputs.detach().to(dtype)  # (B, D)
+        device = x.device
+        source = cfg.input
+    b, d = x.shape
+    cot = seed_streams.generator(cfg.seed, "cotangents")
+    g = torch.randn(b, width, generator=cot, dtype=dtype).to(x.device)  # (B, H)
+
+    seed_list = tuple(cfg.model_seeds())
+    stack = initial_stack(cfg, d, dtype=dtype, device=device)
+
+    pre, post = forward_backward(stack, act, x, g)
+
+    with torch.no_grad():
+        xf = x.double()  # (B, D)
+        ok = torch.isfinite(xf)
+        x2 = float((torch.where(ok, xf, 0.0) ** 2).sum() / ok.sum()) if bool(ok.any()) else math.nan
+        per_layer = [
+            layer_stats(act, z, a, stack.weights[i].grad)
+            for i, (z, a) in enumerate(zip(pre, post, strict=True))
+        ]
+        runs = []
+        for k, sch in enumerate(specs):
+            sl = slice(k * n_seeds, (k + 1) * n_seeds)
+            rng = forced or auto_range(act.bounds, [a[sl] for a in post])
+            preds, mf, exact = _theory(act, sch, d, width, depth, cfg.bias, x2, b)
+            layer_results = []
+            for i, a in enumerate(post):
+                hist = stats.histograms(a[sl], bins, rng[0], rng[1]) / (b * width)  # (S, bins)
+                outside = (
+                    (a[sl] < rng[0]).flatten(1).double().mean(1),
+                    (a[sl] > rng[1]).flatten(1).double().mean(1),
+                )
+                pred = None if preds is None else preds[i]
+                layer_results.append(_layer_probe(i, width, per_layer[i], sl, hist, outside, pred))
+            runs.append(
+                SpecProbe(
+                    sch.label, sch.spec, sch.text, seed_list, rng, bins, tuple(layer_results), mf, exact
+                )
+            )
+    if progress is not None:
+        progress(1, 1)
+    return ProbeResult(
+        act.spec, depth, width, d, b, cfg.seed, seed_list, bool(cfg.bias), bins, source, x2, tuple(runs)
+    )
+
+
+def initial_stack(
+    config: ProbeConfig,
+    input_dim: int,
+    *,
+    dtype: torch.dtype = torch.float32,
+    device: torch.device | None = None,
+) -> Stack:
+    """The probed models before the pass: ``specs x seeds``, spec-major, from the ``weights`` streams."""
+    seed_list = config.model_seeds()
+    return Stack.from_schemes(
+        [input_dim] + [config.width] * config.layers,
+        config.activation,
+        [sch for sch in config.inits for _ in seed_list],
+        seed_streams.weight_seeds([s for _ in config.inits for s in seed_list]),
+        bias=config.bias,
+        activate_last=True,
+        dtype=dtype,
+        device=device,
+    )
+
+
 def probe(
     inits: str | Scheme | Sequence[str | Scheme] = CLASSIC_INITS,
     activation: str | Activation = "sigmoid",
@@ -329,46 +518,26 @@ def probe(
     input_name: str | None = None,
     dtype: torch.dtype = torch.float32,
 ) -> ProbeResult:
-    """Probe an MLP of ``layers`` hidden layers x ``width`` units under each init spec.
+    """Probe an MLP of ``layers`` hidden layers x ``width`` units under each init spec: keyword
+    arguments for :func:`run` (``ProbeConfig``'s fields, defaults included).
 
     Defaults are the classic study's: 5 layers of 100 units, no bias, 1000 inputs from N(0, 1) of
     dimension ``width``, the four classic inits, one seed. ``inputs: (B, D)`` replaces the Gaussian
     input with real data (then ``samples``/``input_dim`` are taken from it). ``hist_range`` forces one
     histogram range for every spec (else :func:`auto_range` per spec). ``input_name`` names the input
-    in the results (default ``"gaussian"``, or ``"tensor"`` for ``inputs``). Never raises on NaN/Inf
-    in the network: non-finite values are counted per layer.
+    in the results (default ``"tensor"``); without ``inputs``, an ``input_name`` other than
+    ``"gaussian"`` names a dataset whose first ``samples`` training examples are the input.
 
     >>> r = probe(["Xavier: lecun_normal"], "tanh", width=500, samples=200)
     >>> last = r.runs[0].layers[-1].to_dict()
     >>> round(last["std"], 3), round(last["theory_std"], 3)   # measured, mean-field
     (0.322, 0.322)
     """
-    act = get_activation(activation)
     if isinstance(inits, str | Scheme):
         inits = [inits]
-    specs = [scheme(s) for s in inits]
-    if not specs:
-        raise InitlabError("probe needs at least one init spec")
-    depth = _count("layers", layers)
-    width = _count("width", width)
-    n_seeds = _count("seeds", seeds)
-    seed = _count("seed", seed, minimum=0)
-    bins = _count("bins", bins)
-    forced = _range(hist_range)
-    if seed + n_seeds > DATA_SEED_OFFSET:
-        raise InitlabError(
-            f"seed={seed} with seeds={n_seeds}: seed + seeds must be <= 2**31 (the input's own stream "
-            "starts at 2**31, and PyTorch's CPU generator reads only 32 bits of a seed)"
-        )
-
-    gen = torch.Generator().manual_seed(seed + DATA_SEED_OFFSET)
-    device: torch.device | None = None
-    if inputs is None:
-        b = 1000 if samples is None else _count("samples", samples)
-        d = width if input_dim is None else _count("input_dim", input_dim)
-        x = torch.randn(b, d, generator=gen, dtype=dtype)  # (B, D)
-        source = input_name or "gaussian"
-    else:
+    texts = tuple(s.text if isinstance(s, Scheme) else s for s in inits)
+    d = _D.samples if samples is None else samples
+    if inputs is not None:
         if not isinstance(inputs, Tensor) or inputs.dim() != 2 or 0 in inputs.shape:
             shape = tuple(inputs.shape) if isinstance(inputs, Tensor) else type(inputs).__name__
             raise InitlabError(f"inputs must be a non-empty (samples, features) tensor, got {shape}")
@@ -376,56 +545,22 @@ def probe(
             actual = inputs.shape[0 if name == "samples" else 1]
             if given is not None and given != actual:
                 raise InitlabError(f"{name}={given} disagrees with inputs of shape {tuple(inputs.shape)}")
-        x = inputs.detach().to(dtype)  # (B, D)
-        device = x.device
-        source = input_name or "tensor"
-    b, d = x.shape
-    g = torch.randn(b, width, generator=gen, dtype=dtype).to(x.device)  # (B, H)
-
-    seed_list = tuple(seed + s for s in range(n_seeds))
-    stack = Stack.from_schemes(
-        [d] + [width] * depth,
-        act,
-        [sch for sch in specs for _ in seed_list],
-        [s for _ in specs for s in seed_list],
+        d = inputs.shape[0]
+    cfg = ProbeConfig(
+        activation=activation.spec if isinstance(activation, Activation) else activation,
+        inits=texts,
+        layers=layers,
+        width=width,
+        samples=d,
+        seeds=seeds,
+        seed=seed,
         bias=bias,
-        activate_last=True,
-        dtype=dtype,
-        device=device,
+        bins=bins,
+        hist_range=None if hist_range is None else _range(hist_range),
+        input=input_name or ("gaussian" if inputs is None else "tensor"),
+        input_dim=None if inputs is not None else input_dim,
     )
-
-    pre, post = forward_backward(stack, act, x, g)
-
-    with torch.no_grad():
-        xf = x.double()  # (B, D)
-        ok = torch.isfinite(xf)
-        x2 = float((torch.where(ok, xf, 0.0) ** 2).sum() / ok.sum()) if bool(ok.any()) else math.nan
-        per_layer = [
-            layer_stats(act, z, a, stack.weights[i].grad)
-            for i, (z, a) in enumerate(zip(pre, post, strict=True))
-        ]
-        runs = []
-        for k, sch in enumerate(specs):
-            sl = slice(k * n_seeds, (k + 1) * n_seeds)
-            rng = forced or auto_range(act.bounds, [a[sl] for a in post])
-            preds, mf, exact = _theory(act, sch, d, width, depth, bias, x2, b)
-            layer_results = []
-            for i, a in enumerate(post):
-                hist = stats.histograms(a[sl], bins, rng[0], rng[1]) / (b * width)  # (S, bins)
-                outside = (
-                    (a[sl] < rng[0]).flatten(1).double().mean(1),
-                    (a[sl] > rng[1]).flatten(1).double().mean(1),
-                )
-                pred = None if preds is None else preds[i]
-                layer_results.append(_layer_probe(i, width, per_layer[i], sl, hist, outside, pred))
-            runs.append(
-                SpecProbe(
-                    sch.label, sch.spec, sch.text, seed_list, rng, bins, tuple(layer_results), mf, exact
-                )
-            )
-    return ProbeResult(
-        act.spec, depth, width, d, b, seed, seed_list, bool(bias), bins, source, x2, tuple(runs)
-    )
+    return run(cfg, inputs=inputs, dtype=dtype)
 
 
 def _floats(t: Tensor | None, sl: slice) -> tuple[float, ...]:

@@ -26,12 +26,17 @@ from typing import Any
 
 from ..core.env import environment
 from ..core.errors import InitlabError
+from ..core.seeds import check_seed
 from ..data import Dataset, load_dataset
 from ..schemes import scheme
+from . import compare as compare_study
+from . import probe as probe_study
+from . import symmetry as symmetry_study
 from .compare import DEFAULT_INITS as COMPARE_INITS
-from .compare import CompareConfig, CompareResult, compare
-from .probe import ProbeResult, probe
-from .symmetry import SymmetryResult, symmetry
+from .compare import CompareConfig, CompareResult
+from .config import ShouldStop, option
+from .probe import ProbeConfig, ProbeResult
+from .symmetry import SymmetryConfig, SymmetryResult
 
 SCHEMA_ID = "initlab.reproduce/1"
 ACTIVATIONS = ("sigmoid", "relu", "tanh")
@@ -55,21 +60,28 @@ Progress = Callable[..., None]
 
 @dataclass(frozen=True)
 class ReproduceConfig:
-    """What a reproduce run does. ``quick()`` gives the smoke-test version."""
+    """What a reproduce run does. ``quick_config()`` gives the smoke-test version."""
 
-    seed: int = 0
-    quick: bool = False
-    symmetry_iterations: int = 2000
-    symmetry_log_every: int | None = None  #: default: the symmetry lab's (iterations / 40)
-    symmetry_rank_batch: int = 500
-    layers: int = 5  #: probe: hidden layers
-    width: int = 100  #: probe: units per layer
-    samples: int = 1000  #: probe: N(0, 1) inputs
-    probe_seeds: int = 3  #: probe: weight seeds per init (histograms and stds are seed means)
-    iterations: int = 2000  #: MNIST comparison: SGD iterations
-    seeds: int = 5  #: MNIST comparison: seeds per init
-    batch_size: int = 128
-    lr: float = 0.01
+    seed: int = option(0, "seed of every part")
+    quick: bool = option(
+        False,
+        "a smoke version in seconds: few iterations and seeds (other flags still apply)",
+        default_text="",
+    )
+    symmetry_iterations: int = option(2000, "zero vs constant vs random: SGD iterations")
+    symmetry_log_every: int | None = option(None, flag=None)  #: default: the symmetry lab's (iterations / 40)
+    symmetry_rank_batch: int = option(500, flag=None)
+    layers: int = option(5, flag=None)  #: probe: hidden layers
+    width: int = option(100, flag=None)  #: probe: units per layer
+    samples: int = option(1000, flag=None)  #: probe: N(0, 1) inputs
+    probe_seeds: int = option(3, "histograms: weight seeds per init (histograms and stds are seed means)")
+    iterations: int = option(2000, "MNIST comparison: SGD iterations")
+    seeds: int = option(5, "MNIST comparison: seeds per init")
+    batch_size: int = option(128, flag=None)
+    lr: float = option(0.01, flag=None)
+
+    def data_name(self) -> str:
+        return "mnist"
 
     @classmethod
     def quick_config(cls, seed: int = 0) -> ReproduceConfig:
@@ -98,8 +110,7 @@ class ReproduceConfig:
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
                 raise InitlabError(f"{name} must be a positive integer, got {v!r}")
-        if self.seed < 0:
-            raise InitlabError(f"seed must be >= 0, got {self.seed}")
+        check_seed(self.seed)
 
     def compare_config(self) -> CompareConfig:
         return CompareConfig(
@@ -111,8 +122,33 @@ class ReproduceConfig:
             inits=COMPARE_INITS,
         )
 
+    def symmetry_config(self) -> SymmetryConfig:
+        return SymmetryConfig(
+            iterations=self.symmetry_iterations,
+            log_every=self.symmetry_log_every,
+            rank_batch=self.symmetry_rank_batch,
+            batch_size=self.batch_size,
+            lr=self.lr,
+            seed=self.seed,
+        )
+
+    def probe_config(self, act: str, inits: tuple[str, ...], input_dim: int | None) -> ProbeConfig:
+        return ProbeConfig(
+            activation=act,
+            inits=inits,
+            layers=self.layers,
+            width=self.width,
+            samples=self.samples,
+            seeds=self.probe_seeds,
+            seed=self.seed,
+            input_dim=input_dim,
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+Config = ReproduceConfig
 
 
 def reference_std(act: str) -> float:
@@ -187,26 +223,29 @@ class ReproduceResult:
             },
         }
 
-    def figures(self) -> dict[str, Callable[[], Any]]:
-        """``stem -> make_figure()`` for every figure the report shows, for the parts that ran."""
-        from ..viz import reproduce as viz
+    @property
+    def partial(self) -> bool:
+        return self.interrupted
 
-        out: dict[str, Callable[[], Any]] = {}
+    def figures(self) -> dict[str, Any]:
+        """``name -> Figure`` for every figure the report shows, for the parts that ran."""
+        from ..viz import reproduce as viz
+        from ..viz.compare import compare_figure
+
+        out: dict[str, Any] = {}
         sym = self.symmetry
         if sym is not None and sym.cases and sym.iterations_done > 0:
-            out["symmetry_units"] = sym.figure_distinct_units
-            out["symmetry_training"] = sym.figure_training
+            out["symmetry_units"] = sym.figure_distinct_units()
+            out["symmetry_training"] = sym.figure_training()
         for act, res in self.probes.items():
-            out[f"histograms_{act}"] = res.histogram_figure
+            out[f"histograms_{act}"] = res.histogram_figure()
         if self.probes:
-            out["std_per_layer"] = lambda: viz.std_per_layer_figure(self.probes, self.reference_std)
+            out["std_per_layer"] = viz.std_per_layer_figure(self.probes, self.reference_std)
         if self.glorot:
-            out["glorot_vs_xavier"] = lambda: viz.glorot_figure(self.glorot)
+            out["glorot_vs_xavier"] = viz.glorot_figure(self.glorot)
         cmp = self.compare
         if cmp is not None and cmp.train.iterations > 0:
-            from ..viz.compare import compare_figure
-
-            out["mnist_compare"] = lambda: compare_figure(cmp)
+            out["mnist_compare"] = compare_figure(cmp)
         return out
 
 
@@ -238,25 +277,21 @@ class _Ticker:
         self.offset += self.weights[name]
 
 
-def reproduce(
+def run(
     config: ReproduceConfig | None = None,
     *,
-    quick: bool = False,
     dataset: Dataset | None = None,
     progress: Progress | None = None,
-    should_stop: Callable[[], bool] | None = None,
+    should_stop: ShouldStop | None = None,
 ) -> ReproduceResult:
     """Run every part of the classic study; returns a :class:`ReproduceResult`.
 
-    ``quick=True`` (without a ``config``) runs :meth:`ReproduceConfig.quick_config`. ``dataset``
-    (MNIST) skips loading. ``progress(done, total, part=..., **info)`` reports one bar over the
-    whole run; ``should_stop()`` is polled by the trainers between steps and between parts: when it
-    returns True (or on Ctrl-C) the run ends after the current step, the parts not reached are
-    left out, and the result is marked ``interrupted``.
+    ``dataset`` (MNIST) skips loading. ``progress(done, total, part=..., **info)`` reports one bar
+    over the whole run; ``should_stop()`` is polled by the trainers between steps and between
+    parts: when it returns True the run ends after the current step, the parts not reached are left
+    out, and the result is marked ``interrupted``.
     """
-    if config is not None and quick:
-        raise InitlabError("pass either a config or quick=True (ReproduceConfig.quick_config()), not both")
-    cfg = config if config is not None else ReproduceConfig.quick_config() if quick else ReproduceConfig()
+    cfg = config if config is not None else ReproduceConfig()
     cfg.validate()
     result = ReproduceResult(config=cfg, environment=environment())
     ticker = _Ticker(cfg, progress)
@@ -268,16 +303,8 @@ def reproduce(
         result.seconds["data"] = time.perf_counter() - t
 
         t = time.perf_counter()
-        result.symmetry = symmetry(
-            iterations=cfg.symmetry_iterations,
-            log_every=cfg.symmetry_log_every,
-            rank_batch=cfg.symmetry_rank_batch,
-            batch_size=cfg.batch_size,
-            lr=cfg.lr,
-            seed=cfg.seed,
-            dataset=data,
-            progress=ticker.part("symmetry"),
-            should_stop=should_stop,
+        result.symmetry = symmetry_study.run(
+            cfg.symmetry_config(), dataset=data, progress=ticker.part("symmetry"), should_stop=should_stop
         )
         result.seconds["symmetry"] = time.perf_counter() - t
         if result.symmetry.interrupted or stop():
@@ -291,16 +318,7 @@ def reproduce(
         ):
             t = time.perf_counter()
             for k, act in enumerate(ACTIVATIONS):
-                store[act] = probe(
-                    list(inits[act]),
-                    act,
-                    layers=cfg.layers,
-                    width=cfg.width,
-                    samples=cfg.samples,
-                    seeds=cfg.probe_seeds,
-                    seed=cfg.seed,
-                    input_dim=input_dim,
-                )
+                store[act] = probe_study.run(cfg.probe_config(act, inits[act], input_dim))
                 ticker.part(part)(k + 1, len(ACTIVATIONS))
                 if stop():
                     result.interrupted = True
@@ -311,15 +329,28 @@ def reproduce(
             ticker.finish(part)
 
         t = time.perf_counter()
-        result.compare = compare(
+        result.compare = compare_study.run(
             cfg.compare_config(), dataset=data, progress=ticker.part("compare"), should_stop=should_stop
         )
         result.seconds["compare"] = time.perf_counter() - t
         result.interrupted = result.compare.partial
         if not result.interrupted:
             ticker.finish("compare")
-    except KeyboardInterrupt:  # between or inside a probe; the trainers catch their own
-        result.interrupted = True
     finally:
         result.seconds["total"] = time.perf_counter() - start
     return result
+
+
+def reproduce(
+    config: ReproduceConfig | None = None,
+    *,
+    quick: bool = False,
+    dataset: Dataset | None = None,
+    progress: Progress | None = None,
+    should_stop: ShouldStop | None = None,
+) -> ReproduceResult:
+    """:func:`run`; ``quick=True`` (without a ``config``) runs :meth:`ReproduceConfig.quick_config`."""
+    if config is not None and quick:
+        raise InitlabError("pass either a config or quick=True (ReproduceConfig.quick_config()), not both")
+    cfg = config if config is not None else ReproduceConfig.quick_config() if quick else ReproduceConfig()
+    return run(cfg, dataset=dataset, progress=progress, should_stop=should_stop)

@@ -11,12 +11,16 @@ trained as one stack on the same batches (the MNIST comparison's network and opt
 * the Frobenius norm and the largest absolute entry of the layer's **weight gradient**,
 
 plus the training loss at every iteration and the test accuracy at every evaluation.
+
+Seeds (:mod:`initlab.core.seeds`): every case is drawn from the ``weights`` stream of ``seed`` (so
+``(spec, seed)`` gives the same initial weights as in ``probe`` and ``compare``), the batches from
+the ``batches`` stream of ``seed``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import torch
@@ -24,11 +28,13 @@ from torch import Tensor
 
 from ..activations import activation as get_activation
 from ..core.errors import InitlabError
+from ..core.seeds import check_seed, generator, weight_seeds
 from ..data import Dataset, load_dataset
 from ..ensemble import Stack
 from ..measure import distinct_units, effective_rank
 from ..schemes import scheme
-from ..train import TrainConfig, train
+from ..train import OPTIMIZERS, TrainConfig, train
+from .config import Progress, ShouldStop, option
 from .symmetry_findings import explain as explain_facts
 from .symmetry_findings import symmetry_facts
 
@@ -42,6 +48,72 @@ def default_cases(activation: str) -> list[str]:
     name = get_activation(activation).name
     random = "He: he_normal" if name in RELU_FAMILY else "Glorot: xavier_normal"
     return ["zeros", "constant(value=0.5)", "uniform(a=-2, b=2)", random]
+
+
+@dataclass(frozen=True)
+class SymmetryConfig:
+    """Everything that defines a symmetry run (the ``initlab symmetry`` flags, one to one)."""
+
+    activation: str = option("relu", "activation of every hidden layer")
+    cases: tuple[str, ...] = option(
+        (),
+        "an init spec to compare (repeatable; replaces the four defaults), e.g. 'constant(value=0.1)'",
+        flag="--case",
+        repeatable=True,
+        metavar="SPEC",
+        default_text="zeros, constant(value=0.5), uniform(a=-2, b=2), and he_normal (ReLU family) "
+        "or xavier_normal",
+    )
+    layers: int = option(4, "hidden layers")
+    width: int = option(100, "units per hidden layer")
+    iterations: int = option(2000, "SGD iterations")
+    batch_size: int = option(128, "mini-batch size")
+    lr: float = option(0.01, "learning rate")
+    optimizer: str = option("sgd", " or ".join(OPTIMIZERS))
+    log_every: int | None = option(None, "measure every N iterations", default_text="iterations/40")
+    seed: int = option(0, "seed of the init and the batches")
+    dataset: str = option("mnist", "dataset (mnist is shipped with initlab)")
+    rank_batch: int = option(500, "test images the effective rank is measured on", flag=None)
+    eval_every: int = option(200, "test-set evaluation period", flag=None)
+
+    def data_name(self) -> str:
+        return self.dataset
+
+    def specs(self) -> list[str]:
+        """The cases to train: ``cases``, or the four defaults for the activation."""
+        return list(self.cases) if self.cases else default_cases(get_activation(self.activation).spec)
+
+    def every(self) -> int:
+        return self.log_every if self.log_every is not None else max(1, self.iterations // 40)
+
+    def train_config(self) -> TrainConfig:
+        return TrainConfig(
+            iterations=self.iterations,
+            batch_size=self.batch_size,
+            lr=self.lr,
+            optimizer=self.optimizer,
+            eval_every=self.eval_every,
+            log_every=self.every(),
+        )
+
+    def validate(self) -> None:
+        """Raise ``InitlabError`` for the first bad setting (data files are not touched)."""
+        for name in ("layers", "width", "rank_batch"):
+            v = getattr(self, name)
+            if v <= 0:
+                raise InitlabError(f"{name} must be positive, got {v}")
+        get_activation(self.activation)
+        for s in self.specs():
+            scheme(s)
+        if self.every() <= 0:
+            raise InitlabError(f"log_every must be positive, got {self.every()}")
+        check_seed(self.seed)
+        self.train_config().validate()
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["cases"] = list(self.cases)
+        return d
 
 
 @dataclass
@@ -98,6 +170,18 @@ class SymmetryResult:
     @property
     def width(self) -> int:
         return self.widths[1]
+
+    @property
+    def partial(self) -> bool:
+        return self.interrupted
+
+    def figures(self) -> dict[str, Any]:
+        """``distinct_units``, ``training`` and ``effective_rank`` (:mod:`initlab.viz.symmetry`)."""
+        return {
+            "distinct_units": self.figure_distinct_units(),
+            "training": self.figure_training(),
+            "effective_rank": self.figure_effective_rank(),
+        }
 
     def to_dict(self) -> dict[str, Any]:
         """The ``results.json`` document, with the typed findings under ``facts``."""
@@ -175,57 +259,35 @@ class _Recorder:
         return [[float(v[m]) for v in row] for row in table]
 
 
-def symmetry(
-    *,
-    activation: str = "relu",
-    cases: Sequence[str] | None = None,
-    layers: int = 4,
-    width: int = 100,
-    iterations: int = 2000,
-    batch_size: int = 128,
-    lr: float = 0.01,
-    optimizer: str = "sgd",
-    seed: int = 0,
-    log_every: int | None = None,
-    rank_batch: int = 500,
-    dataset: str | Dataset = "mnist",
-    data_dir: str | None = None,
-    eval_every: int = 200,
-    progress: Callable[..., None] | None = None,
-    should_stop: Callable[[], bool] | None = None,
-) -> SymmetryResult:
-    """Train one model per case on the same batches and measure how symmetric each stays.
+def initial_stack(config: SymmetryConfig, dataset: Dataset) -> Stack:
+    """The untrained models of ``config``: one per case, all from the ``weights`` stream of ``seed``."""
+    parsed = [scheme(s) for s in config.specs()]
+    widths = [dataset.features, *([config.width] * config.layers), dataset.n_classes]
+    return Stack.from_schemes(widths, config.activation, parsed, weight_seeds([config.seed] * len(parsed)))
 
-    ``log_every`` defaults to ``iterations // 40`` (at least 1). Every case is drawn from
-    ``torch.Generator().manual_seed(seed)``; batches from ``manual_seed(seed + 1)``.
-    """
-    for name, v in (("layers", layers), ("width", width), ("rank_batch", rank_batch)):
-        if v <= 0:
-            raise InitlabError(f"{name} must be positive, got {v}")
-    act = get_activation(activation)
-    specs = list(cases) if cases else default_cases(act.spec)
-    parsed = [scheme(s) for s in specs]
-    data = dataset if isinstance(dataset, Dataset) else load_dataset(dataset, data_dir=data_dir)
-    every = log_every if log_every is not None else max(1, iterations // 40)
-    if every <= 0:
-        raise InitlabError(f"log_every must be positive, got {every}")
-    cfg = TrainConfig(
-        iterations=iterations,
-        batch_size=batch_size,
-        lr=lr,
-        optimizer=optimizer,
-        eval_every=eval_every,
-        log_every=every,
-    )
+
+def run(
+    config: SymmetryConfig | None = None,
+    *,
+    dataset: Dataset | None = None,
+    progress: Progress | None = None,
+    should_stop: ShouldStop | None = None,
+) -> SymmetryResult:
+    """Train one model per case on the same batches and measure how symmetric each stays."""
+    cfg = config if config is not None else SymmetryConfig()
     cfg.validate()
-    widths = [data.features, *([width] * layers), data.n_classes]
-    stack = Stack.from_schemes(widths, act, parsed, [seed] * len(parsed))
-    rec = _Recorder(data.test_x[:rank_batch], layers)
+    act = get_activation(cfg.activation)
+    specs = cfg.specs()
+    parsed = [scheme(s) for s in specs]
+    data = dataset if dataset is not None else load_dataset(cfg.dataset)
+    tcfg = cfg.train_config()
+    stack = initial_stack(cfg, data)
+    rec = _Recorder(data.test_x[: cfg.rank_batch], cfg.layers)
     res = train(
         stack,
         data,
-        cfg,
-        generator=torch.Generator().manual_seed(seed + 1),
+        tcfg,
+        generator=generator(cfg.seed, "batches"),
         progress=progress,
         on_step=rec,
         should_stop=should_stop,
@@ -250,10 +312,10 @@ def symmetry(
         )
     result = SymmetryResult(
         activation=act.spec,
-        widths=widths,
+        widths=list(stack.widths),
         dataset=data.name,
-        seed=seed,
-        config={**cfg.to_dict(), "cases": specs, "rank_batch": rank_batch},
+        seed=cfg.seed,
+        config={**tcfg.to_dict(), "cases": specs, "rank_batch": cfg.rank_batch},
         label_entropy=label_entropy(data.train_y, data.n_classes),
         cases=out,
         iterations_done=res.iterations,
@@ -262,6 +324,53 @@ def symmetry(
     )
     result.findings = explain(result)
     return result
+
+
+def symmetry(
+    *,
+    activation: str = "relu",
+    cases: Sequence[str] | None = None,
+    layers: int = 4,
+    width: int = 100,
+    iterations: int = 2000,
+    batch_size: int = 128,
+    lr: float = 0.01,
+    optimizer: str = "sgd",
+    seed: int = 0,
+    log_every: int | None = None,
+    rank_batch: int = 500,
+    dataset: str | Dataset = "mnist",
+    data_dir: str | None = None,
+    eval_every: int = 200,
+    progress: Progress | None = None,
+    should_stop: ShouldStop | None = None,
+) -> SymmetryResult:
+    """:func:`run` with keyword arguments (``SymmetryConfig``'s fields); ``dataset`` is a name
+    (loaded from ``data_dir`` first) or a loaded :class:`~initlab.data.Dataset`.
+
+    ``log_every`` defaults to ``iterations // 40`` (at least 1).
+    """
+    cfg = SymmetryConfig(
+        activation=activation,
+        cases=tuple(cases) if cases else (),
+        layers=layers,
+        width=width,
+        iterations=iterations,
+        batch_size=batch_size,
+        lr=lr,
+        optimizer=optimizer,
+        log_every=log_every,
+        seed=seed,
+        dataset=dataset.name if isinstance(dataset, Dataset) else dataset,
+        rank_batch=rank_batch,
+        eval_every=eval_every,
+    )
+    cfg.validate()
+    data = dataset if isinstance(dataset, Dataset) else load_dataset(dataset, data_dir=data_dir)
+    return run(cfg, dataset=data, progress=progress, should_stop=should_stop)
+
+
+Config = SymmetryConfig
 
 
 def explain(result: SymmetryResult) -> list[str]:

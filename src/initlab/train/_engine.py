@@ -17,7 +17,9 @@ for all M models and nothing but the matmuls, the activation and the softmax tou
   as ``target = beta * target + alpha * g`` by the matmul that computes it (BLAS's
   ``C = beta C + alpha A B``). Plain SGD passes the parameters themselves with ``(1, -lr)`` -- the
   update costs nothing beyond the gradient matmul; momentum passes its buffers with
-  ``(momentum, 1)``; Adam and observers pass gradient buffers with ``(0, 1)``. A weight is updated
+  ``(momentum, 1)``; Adam passes gradient buffers with ``(0, 1)``. An observer that wants the
+  gradients gets a second backward pass into buffers of its own with ``(0, 1)`` (:meth:`Engine.expose_grads`);
+  it never replaces the fused update, so observing cannot change the numbers. A weight is updated
   only after the matmul that propagates the gradient through it has run. The mean's ``1/B`` is
   applied in those matmuls too (the gradient flowing back is that of the summed loss).
 
@@ -179,8 +181,8 @@ class Engine:
         """Accumulate every gradient of the per-model mean loss into its target, ``t = beta t + alpha g``.
 
         ``dlogits: (M, C, B)`` is the summed-loss gradient from :meth:`loss_and_grad`, after a
-        :meth:`forward` with ``keep=True``; it is overwritten.
-        """
+        :meth:`forward` with ``keep=True``; it is only read, so one forward can feed two backward passes
+        (the observer's gradients, then the update)."""
         M, L = self.M, self.depth
         plan = self._kept
         if plan is None:

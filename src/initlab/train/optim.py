@@ -1,13 +1,11 @@
 """SGD, SGD with momentum, and Adam on the stacked parameters -- the same arithmetic as ``torch.optim``.
 
-Each optimizer offers two ways to take a step, with the same result up to float32 rounding:
-
-* **fused** (the fast path): :meth:`targets` says where the backward pass should accumulate the
-  gradient (``t = beta * t + alpha * g``, done inside the gradient matmul), then :meth:`finish`
-  completes the step. SGD: the parameters with ``(1, -lr)`` -- nothing left to do. Momentum: the
-  momentum buffers with ``(momentum, 1)``, then ``p -= lr * buf``. Adam: gradient buffers.
-* **from gradients**: :meth:`apply` takes ordinary gradients (as the trainer does when an observer
-  wants to see them).
+Each optimizer takes its step in two parts: :meth:`targets` says where the backward pass should
+accumulate the gradient (``t = beta * t + alpha * g``, done inside the gradient matmul), then
+:meth:`finish` completes the step. SGD: the parameters with ``(1, -lr)`` -- nothing left to do.
+Momentum: the momentum buffers with ``(momentum, 1)``, then ``p -= lr * buf``. Adam: gradient
+buffers with ``(0, 1)``, then the Adam update. There is one path only, so a trainer that also shows
+the gradients to an observer (computed separately) updates to the same bits.
 
 The updates follow ``torch.optim.SGD`` (``dampening=0``, ``nesterov=False``, the buffer starting at
 the first gradient) and ``torch.optim.Adam`` (``amsgrad=False``, no weight decay) step for step; the
@@ -34,8 +32,6 @@ class Optimizer(Protocol):
 
     def finish(self) -> None: ...
 
-    def apply(self, grads: list[Tensor]) -> None: ...
-
 
 class SGD:
     """``p -= lr * g``."""
@@ -48,9 +44,6 @@ class SGD:
 
     def finish(self) -> None:
         pass
-
-    def apply(self, grads: list[Tensor]) -> None:
-        torch._foreach_add_(self.params, grads, alpha=-self.lr)
 
 
 class Momentum:
@@ -65,11 +58,6 @@ class Momentum:
 
     def finish(self) -> None:
         torch._foreach_add_(self.params, self.bufs, alpha=-self.lr)
-
-    def apply(self, grads: list[Tensor]) -> None:
-        torch._foreach_mul_(self.bufs, self.momentum)
-        torch._foreach_add_(self.bufs, grads)
-        self.finish()
 
 
 class Adam:
@@ -88,9 +76,7 @@ class Adam:
         return self.grads, 0.0, 1.0
 
     def finish(self) -> None:
-        self.apply(self.grads)
-
-    def apply(self, grads: list[Tensor]) -> None:
+        grads = self.grads
         b1, b2 = self.betas
         self.step += 1
         torch._foreach_lerp_(self.exp_avg, grads, 1.0 - b1)
