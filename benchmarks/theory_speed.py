@@ -31,6 +31,7 @@ import numpy as np
 import torch
 
 import initlab
+from initlab.activations import activation, gain
 from initlab.core import quadrature
 from initlab.theory import MeanField, mean_field, moments
 
@@ -119,13 +120,13 @@ def grid() -> list[MeanField]:
 
 
 def new_gains() -> list[float]:
-    return [initlab.gain(a, method="numerical") for a in initlab.activations()]
+    return [gain(a, method="numerical") for a in initlab.activations()]
 
 
 def old_gains() -> list[float]:
     out = []
     for a in initlab.activations():
-        phi = initlab.activation(a)
+        phi = activation(a)
         out.append(1.0 / math.sqrt(old_gaussian_expectation_hermite(lambda x, phi=phi: phi(x) ** 2)))
     return out
 

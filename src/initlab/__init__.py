@@ -1,5 +1,19 @@
 """initlab: a laboratory for neural-network weight initialization, on PyTorch.
 
+The facade holds verbs (a trailing ``_`` when they change a model in place) and three modules:
+
+* the catalogue -- :func:`scheme`, :func:`schemes`, :func:`register_scheme`, :func:`activations`;
+* any PyTorch model -- :func:`init_`, :func:`auto_init_`, :func:`lsuv_`, :func:`audit`,
+  :func:`diagnose` (their result types live in :mod:`initlab.tools`);
+* the studies -- :func:`probe`, :func:`compare`, :func:`symmetry`, :func:`reproduce`, each taking a
+  ``Config`` or its fields as keywords and returning a ``Result``; those types live in
+  :mod:`initlab.studies` (``initlab.studies.ProbeConfig``, ...);
+* data and theory -- :func:`load_dataset` (:mod:`initlab.data`), :mod:`initlab.theory`;
+* :class:`InitlabError` for every bad input, and ``__version__``.
+
+Everything else is imported from its layer: ``from initlab.schemes import Scheme, fans``,
+``from initlab.activations import activation, gain``, ``from initlab.data import Dataset``.
+
 >>> import initlab
 >>> initlab.scheme("Xavier: lecun_normal").label
 'Xavier'
@@ -7,56 +21,30 @@
 
 from __future__ import annotations
 
-from . import theory
-from .activations import Activation, activation, activations, gain
+from typing import TYPE_CHECKING, Any
+
+from . import studies, theory
+from .activations import activations
 from .core.env import version
 from .core.errors import InitlabError
-from .data import Dataset, load_dataset
-from .schemes import Law, ParamInit, Scheme, fans, register_scheme, scheme, schemes
-from .studies.compare import CompareConfig, CompareResult, compare
-from .studies.diagnose import DiagnoseConfig, DiagnoseResult
-from .studies.probe import LayerProbe, ProbeConfig, ProbeResult, SpecProbe, probe
-from .studies.reproduce import ReproduceConfig, ReproduceResult, reproduce
-from .studies.symmetry import SymmetryConfig, SymmetryResult, symmetry
-from .tools import Audit, AutoInitPlan, Diagnosis, LSUVResult, audit, auto_init_, diagnose, init_, lsuv_
-from .train import TrainConfig, TrainResult
+from .data import load_dataset
+from .schemes import register_scheme, scheme, schemes
+from .studies.compare import compare
+from .studies.probe import probe
+from .studies.reproduce import reproduce
+from .studies.symmetry import symmetry
+from .tools import audit, auto_init_, diagnose, init_, lsuv_
 
 __version__ = version()
 
 __all__ = [
-    "Activation",
-    "Audit",
-    "AutoInitPlan",
-    "CompareConfig",
-    "CompareResult",
-    "Dataset",
-    "DiagnoseConfig",
-    "DiagnoseResult",
-    "Diagnosis",
     "InitlabError",
-    "LSUVResult",
-    "Law",
-    "LayerProbe",
-    "ParamInit",
-    "ProbeConfig",
-    "ProbeResult",
-    "ReproduceConfig",
-    "ReproduceResult",
-    "Scheme",
-    "SpecProbe",
-    "SymmetryConfig",
-    "SymmetryResult",
-    "TrainConfig",
-    "TrainResult",
     "__version__",
-    "activation",
     "activations",
     "audit",
     "auto_init_",
     "compare",
     "diagnose",
-    "fans",
-    "gain",
     "init_",
     "load_dataset",
     "lsuv_",
@@ -65,6 +53,45 @@ __all__ = [
     "reproduce",
     "scheme",
     "schemes",
+    "studies",
     "symmetry",
     "theory",
 ]
+
+#: Names the facade had before issue 11, and where each lives now.
+_MOVED = {
+    **{
+        name: f"initlab.studies.{name}"
+        for name in (
+            "CompareConfig",
+            "CompareResult",
+            "DiagnoseConfig",
+            "DiagnoseResult",
+            "LayerProbe",
+            "ProbeConfig",
+            "ProbeResult",
+            "ReproduceConfig",
+            "ReproduceResult",
+            "SpecProbe",
+            "SymmetryConfig",
+            "SymmetryResult",
+        )
+    },
+    **{name: f"initlab.tools.{name}" for name in ("Audit", "AutoInitPlan", "Diagnosis", "LSUVResult")},
+    **{name: f"initlab.schemes.{name}" for name in ("Law", "ParamInit", "Scheme", "fans")},
+    **{name: f"initlab.activations.{name}" for name in ("Activation", "activation", "gain")},
+    **{name: f"initlab.train.{name}" for name in ("TrainConfig", "TrainResult")},
+    "Dataset": "initlab.data.Dataset",
+}
+
+
+if not TYPE_CHECKING:  # hidden from type checkers, so that a moved name stays a static error
+
+    def __getattr__(name: str) -> Any:
+        """A name the facade no longer holds: say where it lives now."""
+        if name in _MOVED:
+            module, _, attr = _MOVED[name].rpartition(".")
+            raise AttributeError(
+                f"module 'initlab' has no attribute {name!r}: use `from {module} import {attr}`"
+            )
+        raise AttributeError(f"module 'initlab' has no attribute {name!r}")

@@ -9,6 +9,7 @@ import torch
 from scipy import integrate
 
 import initlab
+from initlab.activations import activation, gain
 
 
 def test_registry_has_the_catalogue() -> None:
@@ -28,7 +29,7 @@ def test_registry_has_the_catalogue() -> None:
     ],
 )
 def test_torch_gain_is_pytorchs(name: str, torch_name: str, kw: dict[str, float]) -> None:
-    assert initlab.gain(name) == pytest.approx(torch.nn.init.calculate_gain(torch_name, **kw), rel=1e-12)
+    assert gain(name) == pytest.approx(torch.nn.init.calculate_gain(torch_name, **kw), rel=1e-12)
 
 
 @pytest.mark.parametrize(
@@ -36,36 +37,36 @@ def test_torch_gain_is_pytorchs(name: str, torch_name: str, kw: dict[str, float]
     [("relu", math.sqrt(2.0)), ("linear", 1.0), ("leaky_relu(negative_slope=0.3)", math.sqrt(2 / 1.09))],
 )
 def test_numerical_gain_agrees_where_definitions_coincide(name: str, expected: float) -> None:
-    assert initlab.gain(name, method="numerical") == pytest.approx(expected, rel=1e-6)
+    assert gain(name, method="numerical") == pytest.approx(expected, rel=1e-6)
 
 
 def test_numerical_gain_differs_where_pytorch_chose_otherwise() -> None:
     # negative control: tanh's 5/3 is not the variance-preserving gain
-    assert abs(initlab.gain("tanh", method="numerical") - 5 / 3) > 0.05
+    assert abs(gain("tanh", method="numerical") - 5 / 3) > 0.05
 
 
 @pytest.mark.parametrize("name", initlab.activations())
 def test_numerical_gain_preserves_second_moment(name: str) -> None:
     """Monte Carlo check of the quadrature: E[(g * phi(z))^2] == 1 for z ~ N(0, 1)."""
-    g = initlab.gain(name, method="numerical")
+    g = gain(name, method="numerical")
     z = torch.randn(2_000_000, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
-    act = initlab.activation(name)
+    act = activation(name)
     assert float((g * act(z)).pow(2).mean()) == pytest.approx(1.0, rel=5e-3)
 
 
 def test_gain_keyword_params_and_errors() -> None:
-    assert initlab.gain("leaky_relu", negative_slope=0.2) == initlab.gain("leaky_relu(negative_slope=0.2)")
+    assert gain("leaky_relu", negative_slope=0.2) == gain("leaky_relu(negative_slope=0.2)")
     with pytest.raises(initlab.InitlabError, match="did you mean: relu"):
-        initlab.gain("rellu")
+        gain("rellu")
     with pytest.raises(initlab.InitlabError, match="PyTorch defines no gain for 'gelu'"):
-        initlab.gain("gelu", method="torch")
+        gain("gelu", method="torch")
     with pytest.raises(initlab.InitlabError, match="no parameter 'alpha'"):
-        initlab.activation("relu(alpha=1)")
+        activation("relu(alpha=1)")
 
 
 @pytest.mark.parametrize("name", initlab.activations())
 def test_bounds_contain_the_function(name: str) -> None:
-    act = initlab.activation(name)
+    act = activation(name)
     x = torch.linspace(-30, 30, 10001, dtype=torch.float64)
     y = act(x)
     lo, hi = act.bounds
@@ -79,7 +80,7 @@ def test_bounds_contain_the_function(name: str) -> None:
 def test_second_moment_matches_an_independent_integrator(name: str) -> None:
     """The one quadrature rule (panels broken at 0) is exact to ~1e-15 here, including at the kinks of
     elu/selu/softsign, where the 201-node Gauss-Hermite rule it replaced was off by 1e-5 to 2e-4."""
-    act = initlab.activation(name)
+    act = activation(name)
 
     def integrand(z: float) -> float:
         y = float(act(torch.tensor(z, dtype=torch.float64)))
@@ -87,4 +88,4 @@ def test_second_moment_matches_an_independent_integrator(name: str) -> None:
 
     ref, _ = integrate.quad(integrand, -12, 12, points=[0.0], limit=400, epsabs=1e-14, epsrel=1e-13)
     assert act.second_moment(1.0) == pytest.approx(ref, rel=1e-11)
-    assert initlab.gain(name, method="numerical") == pytest.approx(1 / math.sqrt(ref), rel=1e-11)
+    assert gain(name, method="numerical") == pytest.approx(1 / math.sqrt(ref), rel=1e-11)

@@ -161,7 +161,7 @@ def test_histogram_figure_layout() -> None:
     res = initlab.probe(
         ["std=1: normal(std=1)", "Xavier: lecun_normal"], "tanh", layers=4, width=20, samples=30
     )
-    fig = res.histogram_figure()
+    fig = res.figure("histograms")
     assert len(fig.axes) == 2 * 4
     assert _titles(fig)[:4] == ["1-layer", "2-layer", "3-layer", "4-layer"]
     labels = [ax.get_ylabel() for ax in fig.axes if ax.get_ylabel()]
@@ -169,21 +169,21 @@ def test_histogram_figure_layout() -> None:
     assert fig.axes[0].get_xlim() == (-1.0, 1.0)
     pyplot().close(fig)
     deep = initlab.probe(["he_normal"], "relu", layers=20, width=8, samples=8)
-    fig = deep.histogram_figure()
+    fig = deep.figure("histograms")
     assert len(fig.axes) == 10 and _titles(fig)[0] == "1-layer" and _titles(fig)[-1] == "20-layer"
     pyplot().close(fig)
-    fig = deep.histogram_figure(layers=[3, 7])
+    fig = deep.figure("histograms", layers=[3, 7])
     assert _titles(fig) == ["3-layer", "7-layer"]
     pyplot().close(fig)
     with pytest.raises(initlab.InitlabError, match="out of range"):
-        deep.histogram_figure(layers=[21])
+        deep.figure("histograms", layers=[21])
 
 
 def test_summary_figure_draws_theory_and_bands_and_survives_nan() -> None:
     from initlab.viz._style import pyplot
 
     res = initlab.probe(["he_normal", "zeros"], "relu", layers=3, width=16, samples=16, seeds=2)
-    fig = res.summary_figure()
+    fig = res.figure("summary")
     ax = fig.axes[0]
     assert ax.get_yscale() == "log"
     styles = [line.get_linestyle() for line in ax.get_lines()]
@@ -194,6 +194,6 @@ def test_summary_figure_draws_theory_and_bands_and_survives_nan() -> None:
     pyplot().close(fig)
     x = torch.full((4, 16), float("nan"))
     bad = initlab.probe(["he_normal"], "tanh", layers=2, width=16, inputs=x)
-    for fig in (bad.summary_figure(), bad.histogram_figure()):
+    for fig in (bad.figure("summary"), bad.figure("histograms")):
         fig.canvas.draw()
         pyplot().close(fig)

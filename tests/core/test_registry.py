@@ -7,7 +7,7 @@ import pytest
 from torch import Tensor
 
 import initlab
-from initlab.activations import register_activation
+from initlab.activations import activation, register_activation
 from initlab.core.errors import InitlabError
 from initlab.core.registry import Registry
 
@@ -104,7 +104,7 @@ def test_the_three_registries_reject_duplicates_and_suggest() -> None:
     with pytest.raises(InitlabError, match="did you mean: he_normal"):
         initlab.scheme("he_nrmal")
     with pytest.raises(InitlabError, match="did you mean: tanh"):
-        initlab.activation("tahn")
+        activation("tahn")
     with pytest.raises(InitlabError, match="did you mean: mnist"):
         initlab.data.dataset_info("mnsit")
     with pytest.raises(InitlabError, match="activation 'relu' is already registered"):

@@ -26,6 +26,7 @@ from initlab.schemes import (
     Sparse,
     TruncatedNormal,
     Uniform,
+    fans,
     sample_law,
 )
 
@@ -134,7 +135,7 @@ def user_scheme() -> Iterator[str]:
         >>> 1
         1
         """
-        bound = scale * math.sqrt(3.0 / initlab.fans(shape)[0])
+        bound = scale * math.sqrt(3.0 / fans(shape)[0])
         return Uniform(-bound, bound)
 
     try:

@@ -10,6 +10,7 @@ import torch
 from torch import Tensor, nn
 
 import initlab
+from initlab.schemes import fans
 
 SHAPES = [(64, 32), (32, 64), (16, 8, 3), (16, 4, 3, 3), (8, 2, 3, 3, 3)]
 
@@ -85,8 +86,8 @@ def test_constants(spec: str, value: float) -> None:
 @pytest.mark.parametrize("shape", SHAPES, ids=str)
 def test_fans_match_torch(shape: tuple[int, ...]) -> None:
     t = torch.empty(shape)
-    assert initlab.fans(shape) == nn.init._calculate_fan_in_and_fan_out(t)
-    assert initlab.fans((3, *shape), model_axis=True) == nn.init._calculate_fan_in_and_fan_out(t)
+    assert fans(shape) == nn.init._calculate_fan_in_and_fan_out(t)
+    assert fans((3, *shape), model_axis=True) == nn.init._calculate_fan_in_and_fan_out(t)
 
 
 @pytest.mark.parametrize(

@@ -7,9 +7,11 @@ import math
 import pytest
 import torch
 
-from initlab import CompareConfig, CompareResult, Dataset, InitlabError, compare, load_dataset
+from initlab import InitlabError, compare, load_dataset
 from initlab.core.seeds import weight_seeds
+from initlab.data import Dataset
 from initlab.ensemble.stack import Stack
+from initlab.studies import CompareConfig, CompareResult
 from initlab.studies.compare import DEFAULT_INITS, XAVIER_NOTE, smooth
 
 

@@ -12,7 +12,8 @@ import pytest
 import torch
 
 import initlab
-from initlab import Dataset, load_dataset
+from initlab import load_dataset
+from initlab.data import Dataset
 from initlab.studies import compare, diagnose, probe, reproduce, symmetry
 
 SRC = Path(initlab.__file__).parent

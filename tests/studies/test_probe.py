@@ -15,17 +15,18 @@ from initlab.core import seeds as seed_streams
 from initlab.core.io import to_jsonable
 from initlab.ensemble.stack import Stack
 from initlab.measure import stats
+from initlab.studies import ProbeResult
 from initlab.studies.probe import auto_range
 from schema_helpers import validate
 
 
-def _col(result: initlab.ProbeResult, label: str, key: str) -> list[float]:
+def _col(result: ProbeResult, label: str, key: str) -> list[float]:
     """A per-layer column of results.json for the spec with this label."""
     run = next(r for r in result.to_dict()["runs"] if r["label"] == label)
     return [la[key] for la in run["layers"]]
 
 
-def _worst(result: initlab.ProbeResult, label: str, measured: str, predicted: str) -> float:
+def _worst(result: ProbeResult, label: str, measured: str, predicted: str) -> float:
     """Largest relative gap between a measured column and its mean-field prediction."""
     pairs = zip(_col(result, label, measured), _col(result, label, predicted), strict=True)
     return max(abs(m / p - 1) for m, p in pairs)

@@ -10,6 +10,7 @@ from torch import nn
 
 import initlab
 from diagnose_models import mlp
+from initlab.schemes import Law
 from initlab.tools._identify import identify, nice
 
 #: Shapes where the catalogue's candidates differ (fan_in != fan_out, conv receptive field).
@@ -18,7 +19,7 @@ EXTRA = ["normal(std=0.02)", "uniform(a=-2, b=2)", "trunc_normal(std=0.5)", "ort
 EXTRA += ["constant(value=-0.3)", "he_normal(mode=fan_out)", "variance_scaling(scale=2)"]
 
 
-def _same_law(a: initlab.Law, b: initlab.Law) -> bool:
+def _same_law(a: Law, b: Law) -> bool:
     """Equal distributions (what matters when several names give the same law on a shape)."""
     if a.kind != b.kind:
         return False

@@ -11,7 +11,8 @@ from torch import nn
 
 import initlab
 from diagnose_models import Boom, SharedAct, TinyResNet, TupleNet, hook_count, mlp, small_cnn
-from initlab.tools import VANISHING, Recorder
+from initlab.schemes import ParamInit
+from initlab.tools import VANISHING, Diagnosis, Recorder
 
 
 def _g(seed: int) -> torch.Generator:
@@ -24,7 +25,7 @@ def _default_mlp(seed: int = 0) -> nn.Sequential:
     return model
 
 
-def _weighted_std(d: initlab.Diagnosis) -> list[float]:
+def _weighted_std(d: Diagnosis) -> list[float]:
     return [la.std for la in d.layers if la.weighted]
 
 
@@ -44,7 +45,7 @@ def test_default_relu_mlp_is_flagged_vanishing_and_auto_init_fixes_it() -> None:
     for seed in range(4):
         model = _default_mlp(seed)
         records = initlab.init_(model, "auto", generator=_g(seed))
-        assert isinstance(records, list) and all(isinstance(r, initlab.ParamInit) for r in records)
+        assert isinstance(records, list) and all(isinstance(r, ParamInit) for r in records)
         fixed = initlab.diagnose(model, input_shape=(100,), generator=_g(100 + seed))
         assert not fixed.flagged("vanishing") and not fixed.flagged("exploding")
         profiles.append(_weighted_std(fixed))

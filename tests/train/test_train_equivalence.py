@@ -16,7 +16,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from initlab import Dataset, InitlabError, activation, activations, load_dataset
+from initlab import InitlabError, activations, load_dataset
+from initlab.activations import activation
+from initlab.data import Dataset
 from initlab.ensemble.stack import Stack
 from initlab.train import TrainConfig, evaluate, train
 from initlab.train._actgrad import backward_fn

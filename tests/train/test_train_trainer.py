@@ -7,7 +7,8 @@ import math
 import pytest
 import torch
 
-from initlab import Dataset, InitlabError, load_dataset
+from initlab import InitlabError, load_dataset
+from initlab.data import Dataset
 from initlab.ensemble.stack import Stack
 from initlab.train import TrainConfig, train
 from initlab.train.trainer import _Sampler

@@ -270,7 +270,8 @@ def he_uniform(
     """He (Kaiming) uniform: ``U(-b, b)``, ``b = sqrt(3) * gain / sqrt(n)``, ``n`` = fan_in or fan_out.
 
     He, Zhang, Ren & Sun (2015), *Delving Deep into Rectifiers*. ``gain`` is
-    ``initlab.gain(nonlinearity)`` (sqrt 2 for relu, sqrt(2 / (1 + slope^2)) for leaky_relu).
+    ``gain(nonlinearity)`` of :mod:`initlab.activations` (sqrt 2 for relu, sqrt(2 / (1 + slope^2))
+    for leaky_relu).
     Same values as ``torch.nn.init.kaiming_uniform_(nonlinearity="relu")``.
 
     >>> import initlab; round(initlab.scheme("he_uniform").std((10, 200)), 4)

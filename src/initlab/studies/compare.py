@@ -18,21 +18,22 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor
 
 from ..activations import activation
 from ..core.errors import InitlabError
+from ..core.io import to_jsonable
 from ..core.seeds import check_seed, generator, weight_seeds
 from ..data import Dataset, dataset_info, load_dataset
 from ..ensemble import Stack
 from ..measure.series import moving_average, sample_std
 from ..schemes import Scheme, scheme
 from ..train import OPTIMIZERS, SAMPLINGS, TrainConfig, TrainResult, train
-from .config import Progress, ShouldStop, option
+from .config import Progress, ShouldStop, configure, dataset_for, figure_error, option
 
 #: The ``"schema"`` of results.json (JSON Schema: initlab/studies/schemas/compare.schema.json).
 SCHEMA_ID = "initlab.compare/1"
@@ -119,9 +120,9 @@ class CompareConfig:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["inits"] = list(self.inits)
-        return d
+        """The fields as plain JSON values (``config.json``)."""
+        out: dict[str, Any] = to_jsonable(self)
+        return out
 
 
 @dataclass
@@ -142,11 +143,20 @@ class CompareResult:
     def partial(self) -> bool:
         return self.train.interrupted
 
+    #: The names :meth:`figures` draws, in order.
+    FIGURES: ClassVar[tuple[str, ...]] = ("compare",)
+
     def figures(self) -> dict[str, Any]:
         """``compare``: smoothed training loss and test accuracy per init (:mod:`initlab.viz.compare`)."""
+        return {name: self.figure(name) for name in self.FIGURES}
+
+    def figure(self, name: str) -> Any:
+        """One of :meth:`figures`, by name (a matplotlib Figure)."""
+        if name != "compare":
+            raise figure_error("compare", name, self.FIGURES)
         from ..viz.compare import compare_figure
 
-        return {"compare": compare_figure(self)}
+        return compare_figure(self)
 
     @property
     def notes(self) -> list[str]:
@@ -301,21 +311,27 @@ def run(
 
 def compare(
     config: CompareConfig | None = None,
+    /,
     *,
-    dataset: Dataset | None = None,
+    dataset: Dataset | str | None = None,
     data_dir: str | os.PathLike[str] | None = None,
     progress: Progress | None = None,
     download_progress: Progress | None = None,
     should_stop: ShouldStop | None = None,
+    **fields: Any,
 ) -> CompareResult:
-    """:func:`run`, loading the dataset from ``data_dir`` first (``download_progress`` reports a download)."""
-    cfg = config if config is not None else CompareConfig()
+    """Train and compare: ``compare(config)``, ``compare(**fields)`` or ``compare(config, **fields)``
+    (``CompareConfig``'s fields replace the config's), then :func:`run`.
+
+    ``dataset`` is a loaded :class:`~initlab.data.Dataset` (it must be ``config.dataset``'s data) or
+    a dataset name; otherwise ``config.dataset`` is loaded from ``data_dir`` first
+    (``download_progress`` reports a download). The config is validated before any data is touched.
+    """
+    if isinstance(dataset, str):
+        fields, dataset = {**fields, "dataset": dataset}, None
+    cfg = configure(CompareConfig, config, fields, "compare")
     cfg.validate()
-    ds = (
-        dataset
-        if dataset is not None
-        else load_dataset(cfg.dataset, data_dir=data_dir, progress=download_progress)
-    )
+    ds = dataset_for(cfg, dataset, data_dir, download_progress)
     return run(cfg, dataset=ds, progress=progress, should_stop=should_stop)
 
 

@@ -9,7 +9,14 @@ A study is a module ``initlab.studies.<name>`` with
   loading ``config.data_name()``; ``progress(done, total, **info)`` reports; ``should_stop()`` is
   polled between steps and ends the run early, its result marked ``partial``;
 * ``Result`` -- ``to_dict()`` (the ``results.json`` document), ``figures()`` (``name -> matplotlib
-  Figure``; viz is imported lazily inside) and ``partial``.
+  Figure``; viz is imported lazily inside), ``figure(name, **options)`` (one of them, with the
+  drawing function's options) and ``partial``.
+
+Each study's verb (``initlab.probe``, ``initlab.compare``, ``initlab.symmetry``,
+``initlab.reproduce``) takes the same forms: ``verb(config)``, ``verb(**fields)`` or
+``verb(config, **fields)`` (the fields replace the config's, see :func:`configure`), plus
+``dataset=`` (a loaded :class:`~initlab.data.Dataset`, or a dataset name), ``data_dir=``,
+``download_progress=``, ``progress=`` and ``should_stop=``; it returns the study's ``Result``.
 
 Every field is declared with :func:`option`, whose metadata the CLI turns into a flag: the flag's
 name, type, default and help all come from the field, so no default is written twice.
@@ -17,9 +24,15 @@ name, type, default and help all come from the field, so no default is written t
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import field
-from typing import Any
+from typing import Any, TypeVar
+
+from ..core.errors import InitlabError, closest
+from ..data import Dataset, load_dataset
+
+C = TypeVar("C")
 
 #: ``should_stop()``: polled by long studies between steps.
 ShouldStop = Callable[[], bool]
@@ -68,3 +81,45 @@ def option(
     if positional or required:
         return field(metadata=meta)
     return field(default=default, metadata=meta)
+
+
+def configure(cls: type[C], config: C | None, fields: Mapping[str, Any], study: str) -> C:
+    """``config`` (default ``cls()``) with the keyword ``fields`` replaced: the one way a study verb
+    turns its arguments into a ``Config`` (lists become tuples, as a frozen config holds them).
+
+    >>> from initlab.studies.compare import CompareConfig
+    >>> configure(CompareConfig, None, {"inits": ["he_normal"], "seeds": 2}, "compare").inits
+    ('he_normal',)
+    """
+    if config is not None and not isinstance(config, cls):
+        raise InitlabError(f"{study}() takes a {cls.__name__}, got {type(config).__name__}: {config!r:.80}")
+    names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
+    for name in fields:
+        if name not in names:
+            raise InitlabError(f"{study}() has no setting {name!r}{closest(name, names)}")
+    base = config if config is not None else cls()
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()}
+    return dataclasses.replace(base, **values)  # type: ignore[type-var]
+
+
+def figure_error(study: str, name: str, names: Iterable[str]) -> InitlabError:
+    """An ``InitlabError`` for a figure name a result does not draw, listing the ones it does."""
+    pool = list(names)
+    return InitlabError(
+        f"{study} has no figure {name!r}{closest(name, pool)}; figures: {', '.join(pool) or 'none'}"
+    )
+
+
+def dataset_for(
+    config: Any,
+    dataset: Dataset | None,
+    data_dir: Any = None,
+    download_progress: Progress | None = None,
+) -> Dataset | None:
+    """The data a study verb hands to ``run``: ``dataset`` if given, else ``config.data_name()``
+    loaded from ``data_dir`` (``download_progress`` reports a download); ``None`` where the study
+    needs no data, or neither is given (``run`` then loads the data itself, timing it)."""
+    name = config.data_name()
+    if dataset is not None or name is None or (data_dir is None and download_progress is None):
+        return dataset
+    return load_dataset(name, data_dir=data_dir, progress=download_progress)

@@ -19,18 +19,19 @@ import importlib
 import os
 import re
 import sys
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
 
 from ..core.errors import InitlabError, closest
+from ..core.io import to_jsonable
 from ..core.seeds import check_seed, derive, generator
 from ..data import Dataset
 from ..schemes import init_, scheme
 from ..tools import Audit, AutoInitPlan, Diagnosis, LSUVResult, audit, auto_init_, diagnose, lsuv_
-from .config import Progress, ShouldStop, option
+from .config import Progress, ShouldStop, figure_error, option
 
 
 def parse_shape(text: str) -> tuple[int, ...]:
@@ -90,9 +91,9 @@ class DiagnoseConfig:
         check_seed(self.seed)
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["input_shape"] = list(self.input_shape)
-        return d
+        """The fields as plain JSON values (``config.json``)."""
+        out: dict[str, Any] = to_jsonable(self)
+        return out
 
 
 Config = DiagnoseConfig
@@ -182,11 +183,20 @@ class DiagnoseResult:
             "diagnosis": self.diagnosis.to_dict(),
         }
 
+    #: The names :meth:`figures` draws, in order.
+    FIGURES: ClassVar[tuple[str, ...]] = ("std_per_layer",)
+
     def figures(self) -> dict[str, Any]:
         """``std_per_layer``: forward std and backward gradient per layer (:mod:`initlab.viz.diagnose`)."""
+        return {name: self.figure(name) for name in self.FIGURES}
+
+    def figure(self, name: str, **options: Any) -> Any:
+        """One of :meth:`figures`, by name, with the drawing function's ``options`` (``title=``)."""
+        if name not in self.FIGURES:
+            raise figure_error("diagnose", name, self.FIGURES)
         from ..viz.diagnose import std_per_layer
 
-        return {"std_per_layer": std_per_layer(self.diagnosis)}
+        return std_per_layer(self.diagnosis, **options)
 
 
 def run(

@@ -28,9 +28,10 @@ from __future__ import annotations
 
 import math
 import operator
+import os
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor
@@ -40,12 +41,13 @@ from ..activations import Activation
 from ..activations import activation as get_activation
 from ..core import seeds as seed_streams
 from ..core.errors import InitlabError
+from ..core.io import to_jsonable
 from ..data import Dataset, load_dataset
 from ..ensemble import Stack
 from ..measure import stats
 from ..measure.probe import auto_range, forward_backward, layer_stats
 from ..schemes import Scheme, scheme
-from .config import Progress, ShouldStop, option
+from .config import Progress, ShouldStop, configure, dataset_for, figure_error, option
 
 #: The ``"schema"`` of results.json (JSON Schema: initlab/studies/schemas/probe.schema.json).
 SCHEMA_ID = "initlab.probe/1"
@@ -117,9 +119,7 @@ class ProbeConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """The resolved configuration (``config.json``): the fields, the model seeds and data seeds."""
-        d = asdict(self)
-        d["inits"] = list(self.inits)
-        d["hist_range"] = None if self.hist_range is None else list(self.hist_range)
+        d: dict[str, Any] = to_jsonable(self)
         d["model_seeds"] = self.model_seeds()
         d["data_seed"] = seed_streams.derive(self.seed, "inputs")
         d["cotangent_seed"] = seed_streams.derive(self.seed, "cotangents")
@@ -127,7 +127,6 @@ class ProbeConfig:
 
 
 Config = ProbeConfig
-_D = ProbeConfig()
 
 
 # -- result objects ---------------------------------------------------------------------------------
@@ -351,21 +350,27 @@ class ProbeResult:
         """Always False: a probe is one forward and backward pass, never stopped half-way."""
         return False
 
+    #: The names :meth:`figures` draws, in order.
+    FIGURES: ClassVar[tuple[str, ...]] = ("histograms", "summary")
+
     def figures(self) -> dict[str, Any]:
         """``histograms`` and ``summary`` (matplotlib Figures; :mod:`initlab.viz.probe`)."""
-        return {"histograms": self.histogram_figure(), "summary": self.summary_figure()}
+        return {name: self.figure(name) for name in self.FIGURES}
 
-    def histogram_figure(self, **kwargs: Any) -> Any:
-        """The classic layout: one row per spec, one histogram per layer (see :mod:`initlab.viz.probe`)."""
-        from ..viz.probe import histogram_figure
+    def figure(self, name: str, **options: Any) -> Any:
+        """One of :meth:`figures`, by name, with the drawing function's ``options``:
 
-        return histogram_figure(self, **kwargs)
+        * ``histograms`` -- the classic layout, one row per spec, one histogram per layer
+          (:func:`initlab.viz.probe.histogram_figure`; e.g. ``layers=[1, 5]``);
+        * ``summary`` -- std per layer (activations, gradients) for every spec, theory dashed, log
+          scale (:func:`initlab.viz.probe.summary_figure`).
+        """
+        if name not in self.FIGURES:
+            raise figure_error("probe", name, self.FIGURES)
+        from ..viz import probe as viz
 
-    def summary_figure(self, **kwargs: Any) -> Any:
-        """Std per layer (activations, gradients) for every spec, theory dashed (log scale)."""
-        from ..viz.probe import summary_figure
-
-        return summary_figure(self, **kwargs)
+        draw = viz.histogram_figure if name == "histograms" else viz.summary_figure
+        return draw(self, **options)
 
 
 # -- the probe -------------------------------------------------------------------------------------
@@ -502,65 +507,67 @@ def initial_stack(
 
 
 def probe(
-    inits: str | Scheme | Sequence[str | Scheme] = CLASSIC_INITS,
-    activation: str | Activation = "sigmoid",
+    config: ProbeConfig | str | Scheme | Sequence[str | Scheme] | None = None,
+    activation: str | Activation | None = None,
+    /,
     *,
-    layers: int = 5,
-    width: int = 100,
-    samples: int | None = None,
-    seeds: int = 1,
-    seed: int = 0,
-    bias: bool = False,
+    dataset: Dataset | str | None = None,
+    data_dir: str | os.PathLike[str] | None = None,
+    progress: Progress | None = None,
+    download_progress: Progress | None = None,
+    should_stop: ShouldStop | None = None,
     inputs: Tensor | None = None,
-    input_dim: int | None = None,
-    bins: int = 30,
-    hist_range: Sequence[float] | None = None,
-    input_name: str | None = None,
     dtype: torch.dtype = torch.float32,
+    **fields: Any,
 ) -> ProbeResult:
-    """Probe an MLP of ``layers`` hidden layers x ``width`` units under each init spec: keyword
-    arguments for :func:`run` (``ProbeConfig``'s fields, defaults included).
+    """Probe an MLP of ``layers`` hidden layers x ``width`` units under each init spec:
+    ``probe(config)``, ``probe(**fields)`` or ``probe(config, **fields)`` (``ProbeConfig``'s fields
+    replace the config's), then :func:`run`. The shorthand ``probe(inits, activation, **fields)``
+    gives the two most used fields by position; ``inits`` may hold :class:`Scheme` objects and
+    ``activation`` may be an :class:`Activation`.
 
     Defaults are the classic study's: 5 layers of 100 units, no bias, 1000 inputs from N(0, 1) of
     dimension ``width``, the four classic inits, one seed. ``inputs: (B, D)`` replaces the Gaussian
-    input with real data (then ``samples``/``input_dim`` are taken from it). ``hist_range`` forces one
-    histogram range for every spec (else :func:`auto_range` per spec). ``input_name`` names the input
-    in the results (default ``"tensor"``); without ``inputs``, an ``input_name`` other than
-    ``"gaussian"`` names a dataset whose first ``samples`` training examples are the input.
+    input with real data (then ``samples``/``input_dim`` are taken from it, and ``input`` names it,
+    default ``"tensor"``). ``hist_range`` forces one histogram range for every spec (else
+    :func:`auto_range` per spec). ``dataset`` (a loaded :class:`~initlab.data.Dataset` or a name)
+    is the data of an ``input`` that names a dataset, loaded from ``data_dir`` if not given.
 
     >>> r = probe(["Xavier: lecun_normal"], "tanh", width=500, samples=200)
     >>> last = r.runs[0].layers[-1].to_dict()
     >>> round(last["std"], 3), round(last["theory_std"], 3)   # measured, mean-field
     (0.322, 0.322)
     """
-    if isinstance(inits, str | Scheme):
-        inits = [inits]
-    texts = tuple(s.text if isinstance(s, Scheme) else s for s in inits)
-    d = _D.samples if samples is None else samples
+    base = config if isinstance(config, ProbeConfig) else None
+    if config is not None and base is None:
+        fields = {**fields, "inits": config}
+    if activation is not None:
+        fields = {**fields, "activation": activation}
+    if "inits" in fields:
+        inits = fields["inits"]
+        inits = [inits] if isinstance(inits, str | Scheme) else list(inits)
+        fields["inits"] = tuple(s.text if isinstance(s, Scheme) else s for s in inits)
+    if isinstance(fields.get("activation"), Activation):
+        fields["activation"] = fields["activation"].spec
+    if fields.get("hist_range") is not None:
+        fields["hist_range"] = _range(fields["hist_range"])
+    if isinstance(dataset, str):
+        fields, dataset = {**fields, "input": dataset}, None
     if inputs is not None:
         if not isinstance(inputs, Tensor) or inputs.dim() != 2 or 0 in inputs.shape:
             shape = tuple(inputs.shape) if isinstance(inputs, Tensor) else type(inputs).__name__
             raise InitlabError(f"inputs must be a non-empty (samples, features) tensor, got {shape}")
-        for name, given in (("samples", samples), ("input_dim", input_dim)):
-            actual = inputs.shape[0 if name == "samples" else 1]
+        for name in ("samples", "input_dim"):
+            given, actual = fields.get(name), inputs.shape[0 if name == "samples" else 1]
             if given is not None and given != actual:
                 raise InitlabError(f"{name}={given} disagrees with inputs of shape {tuple(inputs.shape)}")
-        d = inputs.shape[0]
-    cfg = ProbeConfig(
-        activation=activation.spec if isinstance(activation, Activation) else activation,
-        inits=texts,
-        layers=layers,
-        width=width,
-        samples=d,
-        seeds=seeds,
-        seed=seed,
-        bias=bias,
-        bins=bins,
-        hist_range=None if hist_range is None else _range(hist_range),
-        input=input_name or ("gaussian" if inputs is None else "tensor"),
-        input_dim=None if inputs is not None else input_dim,
-    )
-    return run(cfg, inputs=inputs, dtype=dtype)
+        fields = {**fields, "samples": inputs.shape[0], "input_dim": None}
+        if "input" not in fields and (base is None or base.input == "gaussian"):
+            fields["input"] = "tensor"
+    cfg = configure(ProbeConfig, base, fields, "probe")
+    cfg.validate()
+    data = None if inputs is not None else dataset_for(cfg, dataset, data_dir, download_progress)
+    return run(cfg, dataset=data, progress=progress, should_stop=should_stop, inputs=inputs, dtype=dtype)
 
 
 def _floats(t: Tensor | None, sl: slice) -> tuple[float, ...]:

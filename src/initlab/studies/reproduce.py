@@ -19,13 +19,15 @@ report quotes are derived from that document by :func:`initlab.report.findings.d
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..core.env import environment
 from ..core.errors import InitlabError
+from ..core.io import to_jsonable
 from ..core.seeds import check_seed
 from ..data import Dataset, load_dataset
 from ..schemes import scheme
@@ -34,7 +36,7 @@ from . import probe as probe_study
 from . import symmetry as symmetry_study
 from .compare import DEFAULT_INITS as COMPARE_INITS
 from .compare import CompareConfig, CompareResult
-from .config import ShouldStop, option
+from .config import ShouldStop, configure, dataset_for, figure_error, option
 from .probe import ProbeConfig, ProbeResult
 from .symmetry import SymmetryConfig, SymmetryResult
 
@@ -145,7 +147,9 @@ class ReproduceConfig:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The fields as plain JSON values (``config.json``)."""
+        out: dict[str, Any] = to_jsonable(self)
+        return out
 
 
 Config = ReproduceConfig
@@ -227,26 +231,46 @@ class ReproduceResult:
     def partial(self) -> bool:
         return self.interrupted
 
-    def figures(self) -> dict[str, Any]:
-        """``name -> Figure`` for every figure the report shows, for the parts that ran."""
-        from ..viz import reproduce as viz
-        from ..viz.compare import compare_figure
-
-        out: dict[str, Any] = {}
+    def figure_names(self) -> list[str]:
+        """The figures of the parts that ran, in the report's order: ``symmetry_units``,
+        ``symmetry_training``, ``histograms_<activation>`` per probed activation, ``std_per_layer``,
+        ``glorot_vs_xavier`` and ``mnist_compare``."""
+        names: list[str] = []
         sym = self.symmetry
         if sym is not None and sym.cases and sym.iterations_done > 0:
-            out["symmetry_units"] = sym.figure_distinct_units()
-            out["symmetry_training"] = sym.figure_training()
-        for act, res in self.probes.items():
-            out[f"histograms_{act}"] = res.histogram_figure()
+            names += ["symmetry_units", "symmetry_training"]
+        names += [f"histograms_{act}" for act in self.probes]
         if self.probes:
-            out["std_per_layer"] = viz.std_per_layer_figure(self.probes, self.reference_std)
+            names.append("std_per_layer")
         if self.glorot:
-            out["glorot_vs_xavier"] = viz.glorot_figure(self.glorot)
-        cmp = self.compare
-        if cmp is not None and cmp.train.iterations > 0:
-            out["mnist_compare"] = compare_figure(cmp)
-        return out
+            names.append("glorot_vs_xavier")
+        if self.compare is not None and self.compare.train.iterations > 0:
+            names.append("mnist_compare")
+        return names
+
+    def figures(self) -> dict[str, Any]:
+        """``name -> Figure`` for every figure the report shows, for the parts that ran
+        (:meth:`figure_names`)."""
+        return {name: self.figure(name) for name in self.figure_names()}
+
+    def figure(self, name: str) -> Any:
+        """One of :meth:`figures`, by name (a matplotlib Figure); each part's figure is that part's
+        own result's (``symmetry_units`` is the symmetry result's ``distinct_units``, ...)."""
+        if name not in self.figure_names():
+            raise figure_error("reproduce", name, self.figure_names())
+        if name.startswith("histograms_"):
+            return self.probes[name.removeprefix("histograms_")].figure("histograms")
+        if name == "symmetry_units" and self.symmetry is not None:
+            return self.symmetry.figure("distinct_units")
+        if name == "symmetry_training" and self.symmetry is not None:
+            return self.symmetry.figure("training")
+        if name == "mnist_compare" and self.compare is not None:
+            return self.compare.figure("compare")
+        from ..viz import reproduce as viz
+
+        if name == "std_per_layer":
+            return viz.std_per_layer_figure(self.probes, self.reference_std)
+        return viz.glorot_figure(self.glorot)
 
 
 class _Ticker:
@@ -343,14 +367,31 @@ def run(
 
 def reproduce(
     config: ReproduceConfig | None = None,
+    /,
     *,
-    quick: bool = False,
-    dataset: Dataset | None = None,
+    dataset: Dataset | str | None = None,
+    data_dir: str | os.PathLike[str] | None = None,
     progress: Progress | None = None,
+    download_progress: Progress | None = None,
     should_stop: ShouldStop | None = None,
+    **fields: Any,
 ) -> ReproduceResult:
-    """:func:`run`; ``quick=True`` (without a ``config``) runs :meth:`ReproduceConfig.quick_config`."""
-    if config is not None and quick:
+    """The whole classic study: ``reproduce(config)``, ``reproduce(**fields)`` or
+    ``reproduce(config, **fields)`` (``ReproduceConfig``'s fields replace the config's), then
+    :func:`run`. ``quick=True`` without a ``config`` starts from
+    :meth:`ReproduceConfig.quick_config` (other fields still apply).
+
+    ``dataset`` is MNIST, loaded (a :class:`~initlab.data.Dataset`) or by name; otherwise MNIST is
+    loaded from ``data_dir`` first (``download_progress`` reports a download).
+    """
+    if config is not None and fields.get("quick"):
         raise InitlabError("pass either a config or quick=True (ReproduceConfig.quick_config()), not both")
-    cfg = config if config is not None else ReproduceConfig.quick_config() if quick else ReproduceConfig()
-    return run(cfg, dataset=dataset, progress=progress, should_stop=should_stop)
+    if isinstance(dataset, str):
+        if dataset != "mnist":
+            raise InitlabError(f"reproduce runs on mnist, got dataset {dataset!r}")
+        dataset = None
+    base = ReproduceConfig.quick_config() if config is None and fields.get("quick") else config
+    cfg = configure(ReproduceConfig, base, fields, "reproduce")
+    cfg.validate()
+    data = dataset_for(cfg, dataset, data_dir, download_progress)
+    return run(cfg, dataset=data, progress=progress, should_stop=should_stop)

@@ -19,22 +19,23 @@ the ``batches`` stream of ``seed``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
-from typing import Any
+import os
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor
 
 from ..activations import activation as get_activation
 from ..core.errors import InitlabError
+from ..core.io import to_jsonable
 from ..core.seeds import check_seed, generator, weight_seeds
 from ..data import Dataset, load_dataset
 from ..ensemble import Stack
 from ..measure import distinct_units, effective_rank
 from ..schemes import scheme
 from ..train import OPTIMIZERS, TrainConfig, train
-from .config import Progress, ShouldStop, option
+from .config import Progress, ShouldStop, configure, dataset_for, figure_error, option
 from .symmetry_findings import explain as explain_facts
 from .symmetry_findings import symmetry_facts
 
@@ -111,9 +112,9 @@ class SymmetryConfig:
         self.train_config().validate()
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["cases"] = list(self.cases)
-        return d
+        """The fields as plain JSON values (``config.json``)."""
+        out: dict[str, Any] = to_jsonable(self)
+        return out
 
 
 @dataclass
@@ -175,13 +176,25 @@ class SymmetryResult:
     def partial(self) -> bool:
         return self.interrupted
 
+    #: The names :meth:`figures` draws, in order.
+    FIGURES: ClassVar[tuple[str, ...]] = ("distinct_units", "training", "effective_rank")
+
     def figures(self) -> dict[str, Any]:
         """``distinct_units``, ``training`` and ``effective_rank`` (:mod:`initlab.viz.symmetry`)."""
-        return {
-            "distinct_units": self.figure_distinct_units(),
-            "training": self.figure_training(),
-            "effective_rank": self.figure_effective_rank(),
-        }
+        return {name: self.figure(name) for name in self.FIGURES}
+
+    def figure(self, name: str) -> Any:
+        """One of :meth:`figures`, by name (a matplotlib Figure)."""
+        if name not in self.FIGURES:
+            raise figure_error("symmetry", name, self.FIGURES)
+        from ..viz import symmetry as viz
+
+        draw = {
+            "distinct_units": viz.distinct_units_figure,
+            "training": viz.training_figure,
+            "effective_rank": viz.effective_rank_figure,
+        }[name]
+        return draw(self)
 
     def to_dict(self) -> dict[str, Any]:
         """The ``results.json`` document, with the typed findings under ``facts``."""
@@ -202,21 +215,6 @@ class SymmetryResult:
         }
         out["facts"] = symmetry_facts(out).to_dict()
         return out
-
-    def figure_distinct_units(self) -> Any:
-        from ..viz.symmetry import distinct_units_figure
-
-        return distinct_units_figure(self)
-
-    def figure_training(self) -> Any:
-        from ..viz.symmetry import training_figure
-
-        return training_figure(self)
-
-    def figure_effective_rank(self) -> Any:
-        from ..viz.symmetry import effective_rank_figure
-
-        return effective_rank_figure(self)
 
 
 def label_entropy(labels: Tensor, n_classes: int) -> float:
@@ -327,46 +325,32 @@ def run(
 
 
 def symmetry(
+    config: SymmetryConfig | None = None,
+    /,
     *,
-    activation: str = "relu",
-    cases: Sequence[str] | None = None,
-    layers: int = 4,
-    width: int = 100,
-    iterations: int = 2000,
-    batch_size: int = 128,
-    lr: float = 0.01,
-    optimizer: str = "sgd",
-    seed: int = 0,
-    log_every: int | None = None,
-    rank_batch: int = 500,
-    dataset: str | Dataset = "mnist",
-    data_dir: str | None = None,
-    eval_every: int = 200,
+    dataset: Dataset | str | None = None,
+    data_dir: str | os.PathLike[str] | None = None,
     progress: Progress | None = None,
+    download_progress: Progress | None = None,
     should_stop: ShouldStop | None = None,
+    **fields: Any,
 ) -> SymmetryResult:
-    """:func:`run` with keyword arguments (``SymmetryConfig``'s fields); ``dataset`` is a name
-    (loaded from ``data_dir`` first) or a loaded :class:`~initlab.data.Dataset`.
+    """The symmetry lab: ``symmetry(config)``, ``symmetry(**fields)`` or ``symmetry(config, **fields)``
+    (``SymmetryConfig``'s fields replace the config's), then :func:`run`.
 
-    ``log_every`` defaults to ``iterations // 40`` (at least 1).
+    ``dataset`` is a name (loaded from ``data_dir`` first) or a loaded
+    :class:`~initlab.data.Dataset` (whose name is then the config's ``dataset``). ``log_every``
+    defaults to ``iterations // 40`` (at least 1).
     """
-    cfg = SymmetryConfig(
-        activation=activation,
-        cases=tuple(cases) if cases else (),
-        layers=layers,
-        width=width,
-        iterations=iterations,
-        batch_size=batch_size,
-        lr=lr,
-        optimizer=optimizer,
-        log_every=log_every,
-        seed=seed,
-        dataset=dataset.name if isinstance(dataset, Dataset) else dataset,
-        rank_batch=rank_batch,
-        eval_every=eval_every,
-    )
+    if isinstance(dataset, str):
+        fields, dataset = {**fields, "dataset": dataset}, None
+    elif dataset is not None:
+        fields = {**fields, "dataset": dataset.name}
+    if "cases" in fields and not fields["cases"]:
+        fields = {**fields, "cases": ()}  # None or empty: the four defaults
+    cfg = configure(SymmetryConfig, config, fields, "symmetry")
     cfg.validate()
-    data = dataset if isinstance(dataset, Dataset) else load_dataset(dataset, data_dir=data_dir)
+    data = dataset_for(cfg, dataset, data_dir, download_progress)
     return run(cfg, dataset=data, progress=progress, should_stop=should_stop)
 
 

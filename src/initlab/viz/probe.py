@@ -1,6 +1,6 @@
 """Probe figures: the classic histogram grid, and std per layer with the mean-field theory beside it.
 
-Both read a :class:`initlab.ProbeResult` and return the matplotlib figure (the caller saves or shows
+Both read a :class:`initlab.studies.ProbeResult` and return the matplotlib figure (the caller saves or shows
 it). Non-finite values never break a figure: they are counted in the panels and left off the axes.
 """
 
