@@ -1,5 +1,6 @@
 """The contract every study keeps: one seed convention across studies, ``run(config) -> Result`` with
-``to_dict()``, ``figures()`` and ``partial``; and the library never handles Ctrl-C itself."""
+``to_dict()``, ``figures()``, ``figure(name)`` and ``partial``; and the library never handles Ctrl-C
+itself."""
 
 from __future__ import annotations
 
@@ -88,10 +89,33 @@ def test_small_runs_give_documents_and_figures(mnist: Dataset) -> None:
     for res, want in zip(results, names, strict=True):
         assert isinstance(res.to_dict(), dict) and res.partial is False
         figs = res.figures()
-        assert list(figs) == want
+        assert list(figs) == want == res.figure_names()
         for fig in figs.values():
             assert isinstance(fig, matplotlib.figure.Figure)
             pyplot().close(fig)
+        one = res.figure(want[-1])  # figure(name): the same drawing, one at a time
+        assert isinstance(one, matplotlib.figure.Figure)
+        assert [ax.get_title() for ax in one.axes] == [ax.get_title() for ax in figs[want[-1]].axes]
+        pyplot().close(one)
+        with pytest.raises(initlab.InitlabError, match=f"no figure 'zzz'; figures: {', '.join(want)}"):
+            res.figure("zzz")
+
+
+@pytest.mark.parametrize(
+    "cls",
+    [
+        probe.ProbeResult,
+        compare.CompareResult,
+        symmetry.SymmetryResult,
+        reproduce.ReproduceResult,
+        diagnose.DiagnoseResult,
+    ],
+)
+def test_every_result_draws_through_figures_and_figure_only(cls: type) -> None:
+    """One convention: ``figures()`` (name -> Figure) and ``figure(name)``; no ad-hoc figure methods."""
+    drawing = sorted(n for n in dir(cls) if "figure" in n.lower() and not n.startswith("_"))
+    assert drawing == ["figure", "figure_names", "figures"]
+    assert next(iter(inspect.signature(cls.figure).parameters)) == "self"
 
 
 def test_should_stop_ends_a_study_early_and_marks_it_partial(mnist: Dataset) -> None:

@@ -143,17 +143,20 @@ class CompareResult:
     def partial(self) -> bool:
         return self.train.interrupted
 
-    #: The names :meth:`figures` draws, in order.
-    FIGURES: ClassVar[tuple[str, ...]] = ("compare",)
+    _FIGURES: ClassVar[tuple[str, ...]] = ("compare",)
+
+    def figure_names(self) -> list[str]:
+        """The names :meth:`figures` draws, in order."""
+        return list(self._FIGURES)
 
     def figures(self) -> dict[str, Any]:
         """``compare``: smoothed training loss and test accuracy per init (:mod:`initlab.viz.compare`)."""
-        return {name: self.figure(name) for name in self.FIGURES}
+        return {name: self.figure(name) for name in self.figure_names()}
 
     def figure(self, name: str) -> Any:
         """One of :meth:`figures`, by name (a matplotlib Figure)."""
         if name != "compare":
-            raise figure_error("compare", name, self.FIGURES)
+            raise figure_error("compare", name, self._FIGURES)
         from ..viz.compare import compare_figure
 
         return compare_figure(self)

@@ -10,7 +10,7 @@ A study is a module ``initlab.studies.<name>`` with
   polled between steps and ends the run early, its result marked ``partial``;
 * ``Result`` -- ``to_dict()`` (the ``results.json`` document), ``figures()`` (``name -> matplotlib
   Figure``; viz is imported lazily inside), ``figure(name, **options)`` (one of them, with the
-  drawing function's options) and ``partial``.
+  drawing function's options), ``figure_names()`` (the names ``figures()`` draws) and ``partial``.
 
 Each study's verb (``initlab.probe``, ``initlab.compare``, ``initlab.symmetry``,
 ``initlab.reproduce``) takes the same forms: ``verb(config)``, ``verb(**fields)`` or

@@ -183,17 +183,20 @@ class DiagnoseResult:
             "diagnosis": self.diagnosis.to_dict(),
         }
 
-    #: The names :meth:`figures` draws, in order.
-    FIGURES: ClassVar[tuple[str, ...]] = ("std_per_layer",)
+    _FIGURES: ClassVar[tuple[str, ...]] = ("std_per_layer",)
+
+    def figure_names(self) -> list[str]:
+        """The names :meth:`figures` draws, in order."""
+        return list(self._FIGURES)
 
     def figures(self) -> dict[str, Any]:
         """``std_per_layer``: forward std and backward gradient per layer (:mod:`initlab.viz.diagnose`)."""
-        return {name: self.figure(name) for name in self.FIGURES}
+        return {name: self.figure(name) for name in self.figure_names()}
 
     def figure(self, name: str, **options: Any) -> Any:
         """One of :meth:`figures`, by name, with the drawing function's ``options`` (``title=``)."""
-        if name not in self.FIGURES:
-            raise figure_error("diagnose", name, self.FIGURES)
+        if name not in self._FIGURES:
+            raise figure_error("diagnose", name, self._FIGURES)
         from ..viz.diagnose import std_per_layer
 
         return std_per_layer(self.diagnosis, **options)

@@ -350,12 +350,15 @@ class ProbeResult:
         """Always False: a probe is one forward and backward pass, never stopped half-way."""
         return False
 
-    #: The names :meth:`figures` draws, in order.
-    FIGURES: ClassVar[tuple[str, ...]] = ("histograms", "summary")
+    _FIGURES: ClassVar[tuple[str, ...]] = ("histograms", "summary")
+
+    def figure_names(self) -> list[str]:
+        """The names :meth:`figures` draws, in order."""
+        return list(self._FIGURES)
 
     def figures(self) -> dict[str, Any]:
         """``histograms`` and ``summary`` (matplotlib Figures; :mod:`initlab.viz.probe`)."""
-        return {name: self.figure(name) for name in self.FIGURES}
+        return {name: self.figure(name) for name in self.figure_names()}
 
     def figure(self, name: str, **options: Any) -> Any:
         """One of :meth:`figures`, by name, with the drawing function's ``options``:
@@ -365,8 +368,8 @@ class ProbeResult:
         * ``summary`` -- std per layer (activations, gradients) for every spec, theory dashed, log
           scale (:func:`initlab.viz.probe.summary_figure`).
         """
-        if name not in self.FIGURES:
-            raise figure_error("probe", name, self.FIGURES)
+        if name not in self._FIGURES:
+            raise figure_error("probe", name, self._FIGURES)
         from ..viz import probe as viz
 
         draw = viz.histogram_figure if name == "histograms" else viz.summary_figure

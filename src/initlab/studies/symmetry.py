@@ -176,17 +176,20 @@ class SymmetryResult:
     def partial(self) -> bool:
         return self.interrupted
 
-    #: The names :meth:`figures` draws, in order.
-    FIGURES: ClassVar[tuple[str, ...]] = ("distinct_units", "training", "effective_rank")
+    _FIGURES: ClassVar[tuple[str, ...]] = ("distinct_units", "training", "effective_rank")
+
+    def figure_names(self) -> list[str]:
+        """The names :meth:`figures` draws, in order."""
+        return list(self._FIGURES)
 
     def figures(self) -> dict[str, Any]:
         """``distinct_units``, ``training`` and ``effective_rank`` (:mod:`initlab.viz.symmetry`)."""
-        return {name: self.figure(name) for name in self.FIGURES}
+        return {name: self.figure(name) for name in self.figure_names()}
 
     def figure(self, name: str) -> Any:
         """One of :meth:`figures`, by name (a matplotlib Figure)."""
-        if name not in self.FIGURES:
-            raise figure_error("symmetry", name, self.FIGURES)
+        if name not in self._FIGURES:
+            raise figure_error("symmetry", name, self._FIGURES)
         from ..viz import symmetry as viz
 
         draw = {

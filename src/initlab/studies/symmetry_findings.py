@@ -24,9 +24,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
+from ..core.io import to_jsonable
 from ..measure.series import final_mean
 
 LOSS_WINDOW = 50  #: iterations averaged for a case's final training loss
@@ -90,9 +91,9 @@ class SymmetryFacts:
         return [c for c in self.cases if c.diverged_at is not None]
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["cases"] = [{**c, "distinct_units": list(c["distinct_units"])} for c in d["cases"]]
-        return d
+        """The fields as plain JSON values (:func:`initlab.core.io.to_jsonable`)."""
+        out: dict[str, Any] = to_jsonable(self)
+        return out
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> SymmetryFacts:

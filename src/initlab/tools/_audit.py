@@ -19,7 +19,6 @@ Embedding, the ``weight_ih_l0`` of recurrent layers, ...) is identified by
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -27,6 +26,7 @@ from typing import Any, Literal
 from torch import Tensor, nn
 
 from ..core.errors import InitlabError
+from ..core.io import to_jsonable
 from ..schemes import fans
 from ._identify import SHAPES, Identification, identify
 from ._trace import followers
@@ -58,10 +58,9 @@ class WeightAudit:
     followed_by: str | None
 
     def to_dict(self) -> dict[str, Any]:
-        d = dataclasses.asdict(self)
-        d["shape"] = list(self.shape)
-        d["equivalent"] = list(self.equivalent)
-        return d
+        """The fields as plain JSON values (:func:`initlab.core.io.to_jsonable`)."""
+        out: dict[str, Any] = to_jsonable(self)
+        return out
 
 
 @dataclass(frozen=True)
@@ -74,9 +73,9 @@ class AuditWarning:
     factor: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        d = dataclasses.asdict(self)
-        d["weights"] = list(self.weights)
-        return d
+        """The fields as plain JSON values (:func:`initlab.core.io.to_jsonable`)."""
+        out: dict[str, Any] = to_jsonable(self)
+        return out
 
 
 @dataclass(frozen=True)
@@ -99,10 +98,9 @@ class Audit:
         return any(w.kind == kind for w in self.warnings)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "weights": [w.to_dict() for w in self.weights],
-            "warnings": [w.to_dict() for w in self.warnings],
-        }
+        """The fields as plain JSON values (:func:`initlab.core.io.to_jsonable`)."""
+        out: dict[str, Any] = to_jsonable(self)
+        return out
 
 
 def audit(model: nn.Module | Tensor) -> Audit:

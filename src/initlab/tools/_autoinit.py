@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from ..core.errors import InitlabError
+from ..core.io import to_jsonable
 from ..schemes import WEIGHTED, ParamInit, init_
 from ._trace import Follower, followers
 
@@ -43,7 +44,9 @@ class AutoInitStep:
     reason: str
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """The fields as plain JSON values (:func:`initlab.core.io.to_jsonable`)."""
+        out: dict[str, Any] = to_jsonable(self)
+        return out
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ import torch
 from torch import Tensor, nn
 
 from ..core.errors import InitlabError
+from ..core.io import to_jsonable
 from ..measure import Call, Recorder, frozen_buffers
 from ..schemes import WEIGHTED
 from ._findings import Depth, Finding, depth, findings
@@ -53,10 +54,9 @@ class LayerStats:
     flags: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        d = dataclasses.asdict(self)
-        d["shape"] = list(self.shape)
-        d["flags"] = list(self.flags)
-        return d
+        """The fields as plain JSON values (:func:`initlab.core.io.to_jsonable`)."""
+        out: dict[str, Any] = to_jsonable(self)
+        return out
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, Literal, Protocol
+
+from ..core.io import to_jsonable
 
 VANISHING = 0.1  #: depth ratio below which the signal (or gradient) is flagged as vanishing
 EXPLODING = 10.0  #: depth ratio above which it is flagged as exploding
@@ -67,7 +69,9 @@ class Finding:
     ratio: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The fields as plain JSON values (:func:`initlab.core.io.to_jsonable`)."""
+        out: dict[str, Any] = to_jsonable(self)
+        return out
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ import torch
 from torch import Tensor, nn
 
 from ..core.errors import InitlabError
+from ..core.io import to_jsonable
 from ..measure import first_tensor, units_view
 from ..schemes import WEIGHTED, ParamInit, init_
 
@@ -45,7 +46,9 @@ class LSUVLayer:
     skipped: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """The fields as plain JSON values (:func:`initlab.core.io.to_jsonable`)."""
+        out: dict[str, Any] = to_jsonable(self)
+        return out
 
 
 @dataclass(frozen=True)

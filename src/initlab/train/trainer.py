@@ -33,13 +33,14 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import torch
 from torch import Tensor
 
 from ..core.errors import InitlabError
+from ..core.io import to_jsonable
 from ..data import Dataset
 from ..ensemble import Stack
 from ._engine import Engine
@@ -90,7 +91,9 @@ class TrainConfig:
         check_hyper(lr=self.lr, momentum=self.momentum, betas=self.betas, eps=self.eps)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The fields as plain JSON values (:func:`initlab.core.io.to_jsonable`)."""
+        out: dict[str, Any] = to_jsonable(self)
+        return out
 
 
 @dataclass
