@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
 from ..core.errors import InitlabError
+from ..core.io import to_jsonable
 from ._fans import fans
 from ._laws import Law
 from ._registry import Scheme, scheme
@@ -30,7 +31,8 @@ class ParamInit:
     empirical_std: float
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out: dict[str, Any] = to_jsonable(self)
+        return out
 
 
 def _fill(t: Tensor, values: Tensor) -> None:
