@@ -156,7 +156,7 @@ def _titles(fig: object) -> list[str]:
 
 
 def test_histogram_figure_layout() -> None:
-    from initlab.viz._style import pyplot
+    from initlab.viz import pyplot
 
     res = initlab.probe(
         ["std=1: normal(std=1)", "Xavier: lecun_normal"], "tanh", layers=4, width=20, samples=30
@@ -180,7 +180,7 @@ def test_histogram_figure_layout() -> None:
 
 
 def test_summary_figure_draws_theory_and_bands_and_survives_nan() -> None:
-    from initlab.viz._style import pyplot
+    from initlab.viz import pyplot
 
     res = initlab.probe(["he_normal", "zeros"], "relu", layers=3, width=16, samples=16, seeds=2)
     fig = res.summary_figure()

@@ -15,8 +15,16 @@ import pytest
 import torch
 
 from initlab import InitlabError, load_dataset
-from initlab.data import DataFile, DatasetInfo, Repack, dataset_info, datasets, register_dataset, resolve
-from initlab.data._checksum import verify
+from initlab.data import (
+    DataFile,
+    DatasetInfo,
+    Repack,
+    dataset_info,
+    datasets,
+    register_dataset,
+    resolve,
+    verify,
+)
 from initlab.data.catalogue import ROLES
 from initlab.data.idx import write_idx
 
