@@ -27,6 +27,18 @@ CliRunner = Callable[[Sequence[str]], CliRun]
 #: ``initlab reproduce --quick``: the report, its figures and numbers (report, studies, viz tests).
 REPRODUCE_QUICK = ("reproduce", "--quick", "--threads", "1")
 
+#: Three relu specs on a deep narrow net: ``huge`` overflows to Inf/NaN in the last layers, ``zeros``
+#: has no mean-field theory.
+PROBE_MIXED = (
+    *("probe", "--activation", "relu", "--init", "he_normal", "--init", "huge: normal(std=1e6)"),
+    *("--init", "zeros", "--layers", "8", "--width", "16", "--samples", "10", "--seeds", "2"),
+)
+#: A bounded activation with biases, tiny.
+PROBE_BOUNDED = (
+    *("probe", "--activation", "tanh", "--init", "orthogonal", "--bias", "--layers", "2"),
+    *("--width", "8", "--samples", "10", "--threads", "1"),
+)
+
 #: The default relu symmetry cases, short: ``uniform(a=-2, b=2)`` diverges (at iteration 4).
 SYMMETRY_RELU = ("symmetry", "--iterations", "40", "--log-every", "10")
 

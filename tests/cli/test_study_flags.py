@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 from dataclasses import MISSING, fields
-from pathlib import Path
 
 import pytest
 
-from initlab.cli import build_parser, config_from_args, main, study_commands
+from initlab.cli import build_parser, config_from_args, study_commands
+from shared_runs import PROBE_BOUNDED, CliRunner
 
 COMMANDS = study_commands()
 BY_NAME = {c.name: c for c in COMMANDS}
@@ -60,16 +60,11 @@ def test_flags_reach_the_config() -> None:
     assert quick.quick and quick.seeds == 3 and quick.iterations == 150  # --quick's base, --seeds on top
 
 
-def test_config_json_is_the_config(tmp_path: Path) -> None:
-    out = tmp_path / "p"
-    assert (
-        main(
-            ["probe", "--layers", "2", "--width", "8", "--samples", "10", "--threads", "1", "--out", str(out)]
-        )
-        == 0
-    )
-    doc = json.loads((out / "config.json").read_text())
+def test_config_json_is_the_config(cli_run: CliRunner) -> None:
+    run = cli_run(PROBE_BOUNDED)
+    assert run.code == 0, run.stderr
+    doc = json.loads((run.out / "config.json").read_text())
     from initlab.studies.probe import ProbeConfig
 
-    cfg = ProbeConfig(layers=2, width=8, samples=10)
+    cfg = ProbeConfig(activation="tanh", inits=("orthogonal",), bias=True, layers=2, width=8, samples=10)
     assert doc["config"] == {**cfg.to_dict(), "threads": 1, "data_dir": None}

@@ -23,6 +23,8 @@ from shared_runs import (
     DIAGNOSE_LSUV,
     DIAGNOSE_MLP20,
     DIAGNOSE_SPEC,
+    PROBE_BOUNDED,
+    PROBE_MIXED,
     SYMMETRY_RELU,
     CliRun,
     CliRunner,
@@ -32,17 +34,11 @@ DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 #: (study, name) -> the command line of a quick run; together they reach the nullable branches:
 #: non-finite values, a spec without theory, a diverged model, each kind of diagnose --init. The
-#: symmetry and diagnose runs are the session's shared ones (tests/shared_runs.py), also read by the
+#: probe, symmetry and diagnose runs are the session's shared ones (tests/shared_runs.py), also read by the
 #: CLI tests.
 RUNS: dict[tuple[str, str], Sequence[str]] = {
-    ("probe", "mixed"): [
-        *("probe", "--activation", "relu", "--init", "he_normal", "--init", "huge: normal(std=1e6)"),
-        *("--init", "zeros", "--layers", "8", "--width", "16", "--samples", "10", "--seeds", "2"),
-    ],
-    ("probe", "bounded"): [
-        *("probe", "--activation", "tanh", "--init", "orthogonal", "--bias", "--layers", "2"),
-        *("--width", "8", "--samples", "10"),
-    ],
+    ("probe", "mixed"): PROBE_MIXED,
+    ("probe", "bounded"): PROBE_BOUNDED,
     ("compare", "diverging"): [
         *("compare", "--layers", "2", "--width", "16", "--iterations", "12", "--eval-every", "6"),
         *("--init", "He: he_normal", "--init", "huge: normal(std=1000)", "--seeds", "2", "--lr", "10"),
