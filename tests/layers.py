@@ -10,11 +10,17 @@ public names; it may not import a higher layer (upward) or another package's pri
 component starting with ``_``, e.g. ``initlab.schemes._apply``). The one allowed exception: a function
 in ``studies`` (a result's ``figures()``) may import ``viz`` lazily, inside the function body.
 The package's facade (``initlab/__init__.py``, ``__main__.py``) sits above everything.
+
+The tests follow two more rules (:func:`suite_violations`): they use initlab's public surface only (no
+``initlab.x._y`` module, no ``from initlab.x import _z`` name, not even as an attribute or a dotted
+string), and every test file sits in ``tests/<layer>/``, the folder that mirrors the layer it tests,
+and imports that layer (or the facade).
 """
 
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -109,4 +115,100 @@ def violations(root: Path) -> list[Violation]:
                     found.append(
                         Violation(str(path), node.lineno, shown, f"private module of another layer ({layer})")
                     )
+    return found
+
+
+#: Test files allowed at the top of ``tests/``: they test the layout as a whole.
+TOP_LEVEL_TESTS = {"test_layers.py"}
+#: Files that name private paths as data (the planted violations), exempt from the dotted-string rule.
+NAMES_VIOLATIONS = {"layers.py", "test_layers.py"}
+_DOTTED_PRIVATE = re.compile(r"^initlab(\.[A-Za-z]\w*)*\._[A-Za-z]\w*")
+
+
+def _private(name: str) -> bool:
+    """``_x`` is private; dunder names (``__version__``) are not."""
+    return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
+
+
+def _dotted(node: ast.expr) -> str | None:
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        return ".".join([node.id, *reversed(parts)])
+    return None
+
+
+def _private_uses(path: Path, package: str) -> list[Violation]:
+    tree = ast.parse(path.read_text(), str(path))
+    found: list[Violation] = []
+
+    def bad(line: int, target: str, why: str) -> None:
+        found.append(Violation(str(path), line, target, why))
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                parts = a.name.split(".")
+                if parts[0] == package and any(_private(p) for p in parts[1:]):
+                    bad(node.lineno, a.name, "a private module of initlab")
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            parts = node.module.split(".")
+            if parts[0] != package:
+                continue
+            if any(_private(p) for p in parts[1:]):
+                bad(node.lineno, node.module, "a private module of initlab")
+            for a in node.names:
+                if _private(a.name):
+                    bad(node.lineno, f"{node.module}.{a.name}", "a private name of initlab")
+        elif isinstance(node, ast.Attribute) and not isinstance(node.ctx, ast.Del):
+            dotted = _dotted(node)
+            if dotted and dotted.split(".")[0] == package and _private(node.attr):
+                bad(node.lineno, dotted, "a private name of initlab")
+        elif (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and path.name not in NAMES_VIOLATIONS
+            and _DOTTED_PRIVATE.match(node.value)
+        ):
+            bad(node.lineno, node.value, "a private name of initlab (as a dotted string)")
+    return found
+
+
+def _layer_imported(path: Path, layer: str, package: str) -> bool:
+    """Whether the test file imports from ``initlab.<layer>`` or from the facade ``initlab``."""
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names = [a.name.split(".") for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module.split(".")]
+        else:
+            continue
+        if any(n[0] == package and (len(n) == 1 or n[1] == layer) for n in names):
+            return True
+    return False
+
+
+def suite_violations(tests: Path, package: str = "initlab") -> list[Violation]:
+    """Every private use of initlab in the test suite at ``tests``, and every misplaced test file."""
+    found: list[Violation] = []
+    for path in sorted(tests.rglob("*.py")):
+        if "__pycache__" in path.parts:
+            continue
+        found += _private_uses(path, package)
+        if not path.name.startswith("test_"):
+            continue
+        rel = path.relative_to(tests).parts
+        if len(rel) == 1:
+            if path.name not in TOP_LEVEL_TESTS:
+                found.append(Violation(str(path), 1, path.name, "a test file outside tests/<layer>/"))
+        elif rel[0] not in RANK or len(rel) != 2:
+            found.append(Violation(str(path), 1, "/".join(rel), "tests/<folder>/ mirrors no layer"))
+        elif not _layer_imported(path, rel[0], package):
+            found.append(
+                Violation(
+                    str(path), 1, f"{package}.{rel[0]}", "the test file never imports the layer it mirrors"
+                )
+            )
     return found

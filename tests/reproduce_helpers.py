@@ -1,31 +1,17 @@
-"""Shared by the reproduce tests: one ``--quick`` run per test session, and the number check."""
+"""Shared by the reproduce tests: the check that every number in the report is a measured value.
+
+The ``--quick`` run they read is the session fixture ``reproduce_quick`` (tests/conftest.py)."""
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
-
-import pytest
-
-from initlab.cli import main
-
-_RUNS: dict[str, Path] = {}
 
 #: A number as the report writes it: optional minus, digits, decimals, exponent ("1.31e-6").
 NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:e-?\d+)?")
 CODE_SPAN = re.compile(r"`[^`]*`")
 LINK_TARGET = re.compile(r"\]\([^)]*\)")
 REFERENCES_HEADING = "\n## References\n"
-
-
-def quick_run(factory: pytest.TempPathFactory) -> Path:
-    """The run folder of ``initlab reproduce --quick`` (run once per session)."""
-    if "quick" not in _RUNS:
-        out = factory.mktemp("reproduce-quick")
-        assert main(["reproduce", "--quick", "--threads", "1", "--out", str(out)]) == 0
-        _RUNS["quick"] = out
-    return _RUNS["quick"]
 
 
 def quoted_numbers(markdown: str) -> list[str]:

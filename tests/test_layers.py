@@ -5,8 +5,10 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
+
 import initlab
-from layers import LAYERS, violations
+from layers import LAYERS, suite_violations, violations
 
 PACKAGE = Path(initlab.__file__).parent
 
@@ -52,3 +54,56 @@ def test_planted_private_import_is_caught(tmp_path: Path) -> None:
 def test_planted_facade_import_is_caught(tmp_path: Path) -> None:
     found = _planted(tmp_path, "core/env.py", "from .. import __version__")
     assert len(found) == 1 and "facade" in found[0], found
+
+
+TESTS = Path(__file__).parent
+
+
+def test_tests_use_public_names_and_mirror_the_layout() -> None:
+    found = suite_violations(TESTS)
+    assert not found, "\n".join(str(v) for v in found)
+
+
+def _planted_test(tmp_path: Path, rel: str, text: str) -> list[str]:
+    """The violations of a suite holding one file, ``rel`` (the rules look at one file at a time; the
+    real suite, checked above, has none)."""
+    root = tmp_path / "tests"
+    (root / rel).parent.mkdir(parents=True, exist_ok=True)
+    (root / rel).write_text(text + "\n")
+    return [str(v) for v in suite_violations(root)]
+
+
+@pytest.mark.parametrize(
+    ("line", "target"),
+    [
+        ("from initlab.train._engine import Engine", "initlab.train._engine"),
+        ("import initlab.tools._trace", "initlab.tools._trace"),
+        ("from initlab.train.trainer import _Sampler", "initlab.train.trainer._Sampler"),
+        ("from initlab.cli import _interrupt", "initlab.cli._interrupt"),
+        ("import initlab\nx = initlab.tools._trace.followers", "initlab.tools._trace"),
+        ("mp.setattr('initlab.cli._interrupt.Stop.__call__', f)", "initlab.cli._interrupt.Stop.__call__"),
+    ],
+)
+def test_planted_private_use_in_a_test_is_caught(tmp_path: Path, line: str, target: str) -> None:
+    found = _planted_test(tmp_path, "train/test_planted.py", "from initlab.train import train\n" + line)
+    assert len(found) == 1 and f"imports {target}:" in found[0] and "private" in found[0], found
+
+
+def test_public_names_and_dunders_pass(tmp_path: Path) -> None:
+    text = "import initlab\nfrom initlab import __version__\nfrom initlab.train import Sampler\n"
+    text += "x = initlab.__file__"
+    assert _planted_test(tmp_path, "train/test_planted.py", text) == []
+
+
+@pytest.mark.parametrize(
+    ("rel", "why"),
+    [
+        ("test_stray.py", "outside tests/<layer>/"),
+        ("misc/test_stray.py", "mirrors no layer"),
+        ("train/deeper/test_stray.py", "mirrors no layer"),
+        ("theory/test_stray.py", "never imports the layer it mirrors"),
+    ],
+)
+def test_planted_misplaced_test_file_is_caught(tmp_path: Path, rel: str, why: str) -> None:
+    found = _planted_test(tmp_path, rel, "from initlab.train import train")
+    assert len(found) == 1 and why in found[0], found

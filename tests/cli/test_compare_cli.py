@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import threading
-import time
 from pathlib import Path
 
 import pytest
 
 from initlab.cli import main
+from interrupt_helpers import interrupt_after_progress
 
 
 def test_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -118,46 +113,14 @@ def test_bad_input_exits_2_with_one_line(
 
 def test_ctrl_c_writes_partial_results_and_exits_130(tmp_path: Path) -> None:
     out = tmp_path / "run"
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    cmd = [
-        sys.executable,
-        "-m",
-        "initlab",
-        "compare",
-        "--iterations",
-        "100000",
-        "--eval-every",
-        "0",
-        "--out",
-        str(out),
-    ]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-    started = threading.Event()
-    err_lines: list[bytes] = []
-
-    def read_stderr() -> None:
-        assert proc.stderr is not None
-        for line in proc.stderr:
-            err_lines.append(line)
-            if line.startswith(b"Training 3 models"):
-                started.set()
-
-    reader = threading.Thread(target=read_stderr, daemon=True)
-    reader.start()
-    try:
-        assert started.wait(timeout=120), b"".join(err_lines).decode()
-        time.sleep(2.0)  # train a while
-        proc.send_signal(signal.SIGINT)
-        stdout, _ = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    reader.join(timeout=10)
-    assert proc.returncode == 130, b"".join(err_lines).decode()
+    argv = ["compare", "--iterations", "5000", "--eval-every", "0", "--out", str(out)]
+    run = interrupt_after_progress(argv, total=5000)  # SIGINT once it has trained a few steps
+    assert run.returncode == 130, run.stderr
+    assert "Training 3 models" in run.stderr
     doc = json.loads((out / "results.json").read_text())
     assert doc["partial"] is True and doc["stop_reason"] == "interrupted"
     done = doc["iterations_done"]
-    assert 0 < done < 100000
+    assert 0 < done < 5000
     assert all(len(r["train_loss"]) == done for r in doc["runs"])
     assert (out / "compare.png").exists()
-    assert b"Interrupted after" in stdout and b"partial" in stdout
+    assert "Interrupted after" in run.stdout and "partial" in run.stdout

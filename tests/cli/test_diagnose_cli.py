@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from initlab.cli import main
-from initlab.cli._diagnose import parse_shape
+from initlab.studies.diagnose import parse_shape
+from shared_runs import DIAGNOSE_AUTO, DIAGNOSE_LSUV, DIAGNOSE_MLP20, DIAGNOSE_SPEC, CliRunner
 
 
 def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -18,10 +19,9 @@ def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str,
     return code, cap.out, cap.err
 
 
-def test_mlp20_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    out = tmp_path / "diag"
-    argv = ["diagnose", "initlab.examples:mlp20_relu", "--input-shape", "100", "--batch", "64"]
-    code, text, _ = _run([*argv, "--out", str(out)], capsys)
+def test_mlp20_end_to_end(cli_run: CliRunner) -> None:
+    run = cli_run(DIAGNOSE_MLP20)
+    code, text, out = run.code, run.stdout, run.out
     assert code == 0
     assert "vanishing signal" in text and "vanishing gradient" in text and "torch_default" in text
     assert "6x per layer" in text  # the audit warning
@@ -40,32 +40,31 @@ def test_mlp20_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert json.loads((out / "config.json").read_text())["command"] == "diagnose"
 
 
-def test_init_auto_fixes_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    out = tmp_path / "auto"
-    argv = ["diagnose", "initlab.examples:mlp20_relu", "--input-shape", "100", "--init", "auto"]
-    code, text, _ = _run([*argv, "--out", str(out)], capsys)
+def test_init_auto_fixes_it(cli_run: CliRunner) -> None:
+    run = cli_run(DIAGNOSE_AUTO)
+    code, text, out = run.code, run.stdout, run.out
     assert code == 0 and "no findings" in text and "he_normal" in text
     res = json.loads((out / "results.json").read_text())
     assert res["init"]["spec"] == "auto" and res["init"]["steps"][0]["scheme"] == "he_normal"
     assert res["diagnosis"]["findings"] == []
 
 
-def test_cnn_with_lsuv(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    argv = ["diagnose", "initlab.examples:small_cnn", "--input-shape", "1,28,28", "--batch", "32", "--lsuv"]
-    code, text, _ = _run([*argv, "--out", str(tmp_path / "l")], capsys)
-    assert code == 0 and "LSUV" in text
-    res = json.loads((tmp_path / "l" / "results.json").read_text())
+def test_cnn_with_lsuv(cli_run: CliRunner) -> None:
+    run = cli_run(DIAGNOSE_LSUV)
+    assert run.code == 0 and "LSUV" in run.stdout
+    res = json.loads((run.out / "results.json").read_text())
     assert res["lsuv"]["converged"] is True
     assert res["audit"]["weights"][0]["scheme"].startswith("orthogonal(gain=")  # scaled orthogonal
 
 
-def test_same_seed_same_results_with_a_spec(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    argv = ["diagnose", "initlab.examples:small_cnn", "--input-shape", "1,28,28", "--batch", "16"]
-    argv += ["--seed", "3", "--init", "xavier_uniform"]
-    for name in ("a", "b"):
-        assert main([*argv, "--out", str(tmp_path / name)]) == 0
+def test_same_seed_same_results_with_a_spec(
+    cli_run: CliRunner, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = cli_run(DIAGNOSE_SPEC)  # the session's run; a second, fresh one must equal it
+    assert first.code == 0
+    assert main([*DIAGNOSE_SPEC, "--out", str(tmp_path / "b")]) == 0
     capsys.readouterr()
-    a, b = ((tmp_path / n / "results.json").read_text() for n in ("a", "b"))
+    a, b = ((d / "results.json").read_text() for d in (first.out, tmp_path / "b"))
     assert a == b
     res = json.loads(a)
     assert (

@@ -11,6 +11,7 @@ import torch
 import initlab
 from initlab.cli import main
 from schema_helpers import validate
+from shared_runs import PROBE_MIXED, CliRunner
 
 CLASSIC = [
     "--init",
@@ -102,14 +103,14 @@ def test_cli_bad_input(
     assert err.startswith(message) and err.count("\n") == 1 and "Traceback" not in err
 
 
-def test_cli_overflow_completes_and_reports_nonfinite(tmp_path: Path) -> None:
-    code, out = _run(
-        tmp_path, "--activation", "relu", "--init", "huge: normal(std=1e6)", "--layers", "8", "--width", "50"
-    )
+def test_cli_overflow_completes_and_reports_nonfinite(cli_run: CliRunner) -> None:
+    run = cli_run(PROBE_MIXED)  # "huge: normal(std=1e6)" beside he_normal and zeros, 8 layers
+    code, out = run.code, run.out
     assert code == 0
     results = json.loads((out / "results.json").read_text())
     validate(results, "probe")
-    counts = [la["nonfinite"] for la in results["runs"][0]["layers"]]
+    huge = next(r for r in results["runs"] if r["label"] == "huge")
+    counts = [la["nonfinite"] for la in huge["layers"]]
     assert counts[0] == 0 and counts[-1] > 0
     assert (out / "histograms.png").stat().st_size > 0 and (out / "summary.png").stat().st_size > 0
 
@@ -156,7 +157,7 @@ def _titles(fig: object) -> list[str]:
 
 
 def test_histogram_figure_layout() -> None:
-    from initlab.viz._style import pyplot
+    from initlab.viz import pyplot
 
     res = initlab.probe(
         ["std=1: normal(std=1)", "Xavier: lecun_normal"], "tanh", layers=4, width=20, samples=30
@@ -180,7 +181,7 @@ def test_histogram_figure_layout() -> None:
 
 
 def test_summary_figure_draws_theory_and_bands_and_survives_nan() -> None:
-    from initlab.viz._style import pyplot
+    from initlab.viz import pyplot
 
     res = initlab.probe(["he_normal", "zeros"], "relu", layers=3, width=16, samples=16, seeds=2)
     fig = res.figure("summary")

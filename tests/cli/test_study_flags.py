@@ -5,14 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 from dataclasses import MISSING, fields
-from pathlib import Path
 
 import pytest
 
-from initlab.cli import _compare, _diagnose, _probe, _reproduce, _symmetry, build_parser, main
-from initlab.cli._study import config_from_args
+from initlab.cli import build_parser, config_from_args, study_commands
+from shared_runs import PROBE_BOUNDED, CliRunner
 
-COMMANDS = [_probe.COMMAND, _compare.COMMAND, _symmetry.COMMAND, _reproduce.COMMAND, _diagnose.COMMAND]
+COMMANDS = study_commands()
+BY_NAME = {c.name: c for c in COMMANDS}
 REQUIRED = {"diagnose": ["initlab.examples:mlp20_relu", "--input-shape", "100", "--out", "x"]}
 
 
@@ -53,23 +53,18 @@ def test_flags_reach_the_config() -> None:
     args = _sub("probe").parse_args(
         ["--init", "a: he_normal", "--init", "lecun_normal", "--range", "0", "1", "--bias", "--seeds", "3"]
     )
-    cfg = config_from_args(_probe.COMMAND, args)
+    cfg = config_from_args(BY_NAME["probe"], args)
     assert cfg.inits == ("a: he_normal", "lecun_normal") and cfg.hist_range == (0.0, 1.0)
     assert cfg.bias is True and cfg.seeds == 3 and cfg.layers == 5
-    quick = config_from_args(_reproduce.COMMAND, _sub("reproduce").parse_args(["--quick", "--seeds", "3"]))
+    quick = config_from_args(BY_NAME["reproduce"], _sub("reproduce").parse_args(["--quick", "--seeds", "3"]))
     assert quick.quick and quick.seeds == 3 and quick.iterations == 150  # --quick's base, --seeds on top
 
 
-def test_config_json_is_the_config(tmp_path: Path) -> None:
-    out = tmp_path / "p"
-    assert (
-        main(
-            ["probe", "--layers", "2", "--width", "8", "--samples", "10", "--threads", "1", "--out", str(out)]
-        )
-        == 0
-    )
-    doc = json.loads((out / "config.json").read_text())
+def test_config_json_is_the_config(cli_run: CliRunner) -> None:
+    run = cli_run(PROBE_BOUNDED)
+    assert run.code == 0, run.stderr
+    doc = json.loads((run.out / "config.json").read_text())
     from initlab.studies.probe import ProbeConfig
 
-    cfg = ProbeConfig(layers=2, width=8, samples=10)
+    cfg = ProbeConfig(activation="tanh", inits=("orthogonal",), bias=True, layers=2, width=8, samples=10)
     assert doc["config"] == {**cfg.to_dict(), "threads": 1, "data_dir": None}

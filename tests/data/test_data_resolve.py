@@ -15,8 +15,16 @@ import pytest
 import torch
 
 from initlab import InitlabError, load_dataset
-from initlab.data import DataFile, DatasetInfo, Repack, dataset_info, datasets, register_dataset, resolve
-from initlab.data._checksum import verify
+from initlab.data import (
+    DataFile,
+    DatasetInfo,
+    Repack,
+    dataset_info,
+    datasets,
+    register_dataset,
+    resolve,
+    verify,
+)
 from initlab.data.catalogue import ROLES
 from initlab.data.idx import write_idx
 
@@ -85,7 +93,8 @@ def mirror(tmp_path: Path) -> Iterator[Mirror]:
     root.mkdir()
     m = Mirror(root)
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _handler(m))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # a short poll interval: shutdown() waits up to one interval (the default, 0.5 s, per test)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     m.url = f"http://127.0.0.1:{server.server_address[1]}/"
     yield m

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from initlab.report import FIGURES
-from reproduce_helpers import quick_run
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -77,8 +76,8 @@ class _Visit:
 
 
 @pytest.mark.slow
-def test_report_renders_in_chromium(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> None:
-    report = quick_run(tmp_path_factory) / "report.html"
+def test_report_renders_in_chromium(reproduce_quick: Path, tmp_path: Path) -> None:
+    report = reproduce_quick / "report.html"
     ARTIFACTS.mkdir(exist_ok=True)
     shot = ARTIFACTS / "report.png"
     bad = tmp_path / "bad.html"  # a negative control: the same checks must catch these

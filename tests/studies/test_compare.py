@@ -154,7 +154,7 @@ def test_figure(classic: CompareResult) -> None:
     assert [t.get_text() for t in ax_loss.get_legend().get_texts()] == ["std=0.01", "Xavier", "He"]
     assert ax_acc.get_legend().get_texts()[2].get_text().startswith("He: ")
     assert "iteration" in ax_loss.get_xlabel() and "%" in ax_acc.get_ylabel()
-    from initlab.viz._style import pyplot
+    from initlab.viz import pyplot
 
     pyplot().close(fig)
 
@@ -170,6 +170,6 @@ def test_figure_bands_and_divergence(mnist: Dataset) -> None:
     texts = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert texts == ["he_normal", "boom (2/2 diverged)"]
     assert len(fig.axes[0].collections) >= 1  # the min-max band
-    from initlab.viz._style import pyplot
+    from initlab.viz import pyplot
 
     pyplot().close(fig)

@@ -13,18 +13,17 @@ from typing import Any
 import pytest
 
 from initlab import InitlabError
-from initlab.cli import main
 from initlab.report import FIGURES, build, derive
 from initlab.report.build import render_markdown
 from initlab.report.findings import fmt, iterations_to, sig
 from initlab.studies.reproduce import PARTS, ReproduceConfig, reproduce
 from initlab.studies.symmetry_findings import symmetry_facts
-from reproduce_helpers import numeric_leaves, quick_run, quoted_numbers, unquoted
+from reproduce_helpers import numeric_leaves, quoted_numbers, unquoted
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return quick_run(tmp_path_factory)
+def run_dir(reproduce_quick: Path) -> Path:
+    return reproduce_quick
 
 
 @pytest.fixture(scope="module")
@@ -268,20 +267,6 @@ def test_interrupted_run_reports_what_finished(tmp_path: Path) -> None:
     assert unquoted(report.markdown, report.findings) == []
 
 
-def test_cli_ctrl_c_writes_partial_results_and_exits_130(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from initlab.cli import _interrupt
-
-    monkeypatch.setattr(_interrupt.Stop, "__call__", lambda self: True)  # as if Ctrl-C came at once
-    assert main(["reproduce", "--quick", "--out", str(tmp_path)]) == 130
-    doc = json.loads((tmp_path / "results.json").read_text())
-    assert doc["partial"] is True and doc["findings"]["partial"] is True
-    assert (tmp_path / "report.html").is_file() and (tmp_path / "report.md").is_file()
-
-
-def test_bad_flags_are_one_line_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    assert main(["reproduce", "--seeds", "0", "--out", str(tmp_path)]) == 2
-    assert "seeds must be a positive integer" in capsys.readouterr().err
+def test_quick_and_a_config_together_are_an_error() -> None:
     with pytest.raises(InitlabError, match="not both"):
         reproduce(ReproduceConfig(), quick=True)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,73 +16,58 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 import initlab
-from initlab.cli import main
 from initlab.studies import schemas
-from reproduce_helpers import quick_run
 from schema_helpers import errors, validate
+from shared_runs import (
+    DIAGNOSE_AUTO,
+    DIAGNOSE_LSUV,
+    DIAGNOSE_MLP20,
+    DIAGNOSE_SPEC,
+    PROBE_BOUNDED,
+    PROBE_MIXED,
+    SYMMETRY_RELU,
+    CliRun,
+    CliRunner,
+)
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 #: (study, name) -> the command line of a quick run; together they reach the nullable branches:
-#: non-finite values, a spec without theory, a diverged model, each kind of diagnose --init.
-RUNS: dict[tuple[str, str], list[str]] = {
-    ("probe", "mixed"): [
-        *("probe", "--activation", "relu", "--init", "he_normal", "--init", "huge: normal(std=1e6)"),
-        *("--init", "zeros", "--layers", "8", "--width", "16", "--samples", "10", "--seeds", "2"),
-    ],
-    ("probe", "bounded"): [
-        *("probe", "--activation", "tanh", "--init", "orthogonal", "--bias", "--layers", "2"),
-        *("--width", "8", "--samples", "10"),
-    ],
+#: non-finite values, a spec without theory, a diverged model, each kind of diagnose --init. The
+#: probe, symmetry and diagnose runs are the session's shared ones (tests/shared_runs.py), also read by the
+#: CLI tests.
+RUNS: dict[tuple[str, str], Sequence[str]] = {
+    ("probe", "mixed"): PROBE_MIXED,
+    ("probe", "bounded"): PROBE_BOUNDED,
     ("compare", "diverging"): [
         *("compare", "--layers", "2", "--width", "16", "--iterations", "12", "--eval-every", "6"),
         *("--init", "He: he_normal", "--init", "huge: normal(std=1000)", "--seeds", "2", "--lr", "10"),
     ],
-    ("symmetry", "default"): ["symmetry", "--iterations", "20", "--log-every", "10"],
-    ("diagnose", "plain"): [
-        "diagnose",
-        "initlab.examples:mlp20_relu",
-        "--input-shape",
-        "100",
-        "--batch",
-        "16",
-    ],
-    ("diagnose", "auto"): [
-        *("diagnose", "initlab.examples:mlp20_relu", "--input-shape", "100", "--batch", "16"),
-        *("--init", "auto"),
-    ],
-    ("diagnose", "lsuv"): [
-        *("diagnose", "initlab.examples:small_cnn", "--input-shape", "1,28,28", "--batch", "8", "--lsuv"),
-    ],
-    ("diagnose", "spec"): [
-        *("diagnose", "initlab.examples:small_cnn", "--input-shape", "1,28,28", "--batch", "8"),
-        *("--init", "xavier_uniform"),
-    ],
+    ("symmetry", "default"): SYMMETRY_RELU,
+    ("diagnose", "plain"): DIAGNOSE_MLP20,
+    ("diagnose", "auto"): DIAGNOSE_AUTO,
+    ("diagnose", "lsuv"): DIAGNOSE_LSUV,
+    ("diagnose", "spec"): DIAGNOSE_SPEC,
 }
 
 
 @pytest.fixture(scope="module")
-def documents(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], Any]:
+def documents(cli_run: CliRunner, reproduce_quick: Path) -> dict[tuple[str, str], Any]:
     """The results.json of every run in :data:`RUNS`, and of ``reproduce --quick``."""
     docs: dict[tuple[str, str], Any] = {}
     for (study, name), argv in RUNS.items():
-        out = tmp_path_factory.mktemp(f"{study}-{name}")
-        assert main([*argv, "--out", str(out)]) == 0, argv
-        docs[study, name] = json.loads((out / "results.json").read_text())
-    docs["reproduce", "quick"] = json.loads((quick_run(tmp_path_factory) / "results.json").read_text())
+        run = cli_run(argv)
+        assert run.code == 0, (argv, run.stderr)
+        docs[study, name] = json.loads((run.out / "results.json").read_text())
+    docs["reproduce", "quick"] = json.loads((reproduce_quick / "results.json").read_text())
     return docs
 
 
 @pytest.fixture(scope="module")
-def partial_reproduce(tmp_path_factory: pytest.TempPathFactory) -> Any:
+def partial_reproduce(reproduce_interrupted: CliRun) -> Any:
     """``reproduce --quick`` stopped at once (as by Ctrl-C): its parts are null or empty."""
-    from initlab.cli import _interrupt
-
-    out = tmp_path_factory.mktemp("reproduce-partial")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(_interrupt.Stop, "__call__", lambda self: True)
-        assert main(["reproduce", "--quick", "--threads", "1", "--out", str(out)]) == 130
-    return json.loads((out / "results.json").read_text())
+    assert reproduce_interrupted.code == 130
+    return json.loads((reproduce_interrupted.out / "results.json").read_text())
 
 
 @pytest.mark.parametrize("study", sorted(schemas.STUDIES))

@@ -11,7 +11,7 @@ from torch import nn
 import initlab
 from diagnose_models import mlp
 from initlab.schemes import Law
-from initlab.tools._identify import identify, nice
+from initlab.tools import identify, nice
 
 #: Shapes where the catalogue's candidates differ (fan_in != fan_out, conv receptive field).
 SHAPES = [(64, 256), (32, 16, 3, 3)]

@@ -10,7 +10,7 @@ from torch import nn
 
 import initlab
 from diagnose_models import Functional, TinyResNet, Untraceable
-from initlab.tools._trace import followers
+from initlab.tools import followers
 
 
 def _g(seed: int = 0) -> torch.Generator:

@@ -20,9 +20,7 @@ from initlab import InitlabError, activations, load_dataset
 from initlab.activations import activation
 from initlab.data import Dataset
 from initlab.ensemble.stack import Stack
-from initlab.train import TrainConfig, evaluate, train
-from initlab.train._actgrad import backward_fn
-from initlab.train._engine import Engine
+from initlab.train import TrainConfig, backward_fn, evaluate, train
 
 INITS = ["He: he_normal", "Xavier: lecun_normal", "torch_default"]
 STEPS = 200
@@ -189,5 +187,7 @@ def test_evaluate_matches_plain_models(mnist: Dataset) -> None:
 
 
 def test_engine_needs_logits() -> None:
+    """The engine (behind ``train`` and ``evaluate``) refuses a stack whose last layer is activated."""
+    stack = Stack.from_schemes([4, 3], "relu", ["he_normal"], [0], activate_last=True)
     with pytest.raises(InitlabError, match="activate_last=False"):
-        Engine(Stack.from_schemes([4, 3], "relu", ["he_normal"], [0], activate_last=True))
+        evaluate(stack, torch.zeros(2, 4), torch.zeros(2, dtype=torch.int64))

@@ -10,8 +10,7 @@ import torch
 from initlab import InitlabError, load_dataset
 from initlab.data import Dataset
 from initlab.ensemble.stack import Stack
-from initlab.train import TrainConfig, train
-from initlab.train.trainer import _Sampler
+from initlab.train import Sampler, TrainConfig, train
 
 CLASSIC = [784, 100, 100, 100, 100, 10]
 
@@ -62,15 +61,15 @@ def test_same_batch_for_every_model(mnist: Dataset) -> None:
 
 
 def test_epoch_sampling_visits_every_example_once() -> None:
-    s = _Sampler(10, 3, "epochs", torch.Generator().manual_seed(0))
+    s = Sampler(10, 3, "epochs", torch.Generator().manual_seed(0))
     first = torch.cat([s.next() for _ in range(3)])  # 9 of 10; the partial batch is dropped
     assert len(set(first.tolist())) == 9
     second = torch.cat([s.next() for _ in range(3)])
     assert len(set(second.tolist())) == 9 and not torch.equal(first, second)
-    r = _Sampler(10, 3, "replacement", torch.Generator().manual_seed(0))
+    r = Sampler(10, 3, "replacement", torch.Generator().manual_seed(0))
     assert torch.equal(r.next(), torch.randint(10, (3,), generator=torch.Generator().manual_seed(0)))
     with pytest.raises(InitlabError, match="exceeds the 10 training examples"):
-        _Sampler(10, 11, "epochs", torch.Generator())
+        Sampler(10, 11, "epochs", torch.Generator())
 
 
 def test_divergence_is_marked_frozen_and_isolated(mnist: Dataset) -> None:

@@ -18,6 +18,8 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from ..core.errors import InitlabError
+from ._interrupt import Stop, graceful_stop
+from ._study import StudyCommand, config_from_args
 
 #: Subcommand modules, in the order ``--help`` lists them.
 COMMANDS: list[str] = ["_schemes", "_diagnose", "_probe", "_symmetry", "_compare", "_reproduce"]
@@ -46,6 +48,12 @@ def build_parser() -> Parser:
     return parser
 
 
+def study_commands() -> list[StudyCommand]:
+    """The study subcommands (each module's ``COMMAND``), in the order ``--help`` lists them."""
+    modules = [importlib.import_module(f"{__name__}.{name}") for name in COMMANDS]
+    return [m.COMMAND for m in modules if isinstance(getattr(m, "COMMAND", None), StudyCommand)]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status (0 ok, 2 bad input, 130 interrupted)."""
     args_list = list(sys.argv[1:] if argv is None else argv)
@@ -69,3 +77,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print("interrupted (Ctrl-C)", file=sys.stderr)
         return 130
+
+
+__all__ = [
+    "COMMANDS",
+    "Parser",
+    "Stop",
+    "StudyCommand",
+    "build_parser",
+    "config_from_args",
+    "graceful_stop",
+    "main",
+    "study_commands",
+]

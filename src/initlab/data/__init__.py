@@ -20,6 +20,7 @@ import torch
 from torch import Tensor
 
 from ..core.errors import InitlabError
+from ._checksum import verify
 from .catalogue import DataFile, DatasetInfo, Repack, Role, dataset_info, datasets, register_dataset
 from .idx import read_idx, write_idx
 from .resolve import Located, Progress, cache_dir, locate
@@ -124,5 +125,6 @@ __all__ = [
     "locate",
     "read_idx",
     "register_dataset",
+    "verify",
     "write_idx",
 ]

@@ -227,7 +227,7 @@ def label_entropy(labels: Tensor, n_classes: int) -> float:
     return float(-(p * p.log()).sum())
 
 
-class _Recorder:
+class SymmetryObserver:
     """The trainer's ``on_step`` observer: symmetry measures of every hidden layer."""
 
     def __init__(self, probe_x: Tensor, hidden: int) -> None:
@@ -283,7 +283,7 @@ def run(
     data = dataset if dataset is not None else load_dataset(cfg.dataset)
     tcfg = cfg.train_config()
     stack = initial_stack(cfg, data)
-    rec = _Recorder(data.test_x[: cfg.rank_batch], cfg.layers)
+    rec = SymmetryObserver(data.test_x[: cfg.rank_batch], cfg.layers)
     res = train(
         stack,
         data,

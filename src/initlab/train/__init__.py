@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+from ._actgrad import BackwardFn, backward_fn
 from .optim import OPTIMIZERS, SGD, Adam, Momentum, Optimizer, make_optimizer
-from .trainer import SAMPLINGS, OnStep, TrainConfig, TrainResult, evaluate, train
+from .trainer import SAMPLINGS, OnStep, Sampler, TrainConfig, TrainResult, evaluate, train
 
 __all__ = [
     "OPTIMIZERS",
     "SAMPLINGS",
     "SGD",
     "Adam",
+    "BackwardFn",
     "Momentum",
     "OnStep",
     "Optimizer",
+    "Sampler",
     "TrainConfig",
     "TrainResult",
+    "backward_fn",
     "evaluate",
     "make_optimizer",
     "train",

@@ -146,7 +146,7 @@ class TrainResult:
         }
 
 
-class _Sampler:
+class Sampler:
     """Batch indices from ``generator`` only: with replacement, or shuffled epochs."""
 
     def __init__(self, n: int, batch: int, sampling: str, generator: torch.Generator) -> None:
@@ -267,7 +267,7 @@ def train(
         )
     x_all = dataset.train_x.contiguous()  # (N, D)
     y_all = dataset.train_y.contiguous()  # (N,)
-    sampler = _Sampler(len(x_all), cfg.batch_size, cfg.sampling, generator)
+    sampler = Sampler(len(x_all), cfg.batch_size, cfg.sampling, generator)
     n_eval = len(dataset.test_x) if cfg.eval_size is None else min(cfg.eval_size, len(dataset.test_x))
     T = cfg.iterations
     with torch.no_grad(), Engine(stack) as engine:
