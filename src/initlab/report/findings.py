@@ -30,9 +30,7 @@ __all__ = ["LOSS_TARGET", "SCHEMA_ID", "code", "derive", "fmt", "iterations_to",
 def _symmetry(s: Symmetry | None) -> dict[str, Any] | None:
     if s is None:
         return None
-    learned = [c for c in s.cases if c.learned]
-    stuck = [c for c in s.cases if c.distinct_max == 1]
-    diverged = [c for c in s.cases if c.diverged_at is not None]
+    learned, stuck, diverged = s.learned, s.stuck, s.diverged
     cases = []
     for c in s.cases:
         row = asdict(c)

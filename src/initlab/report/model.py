@@ -17,38 +17,15 @@ from typing import Any
 
 from ..core.errors import InitlabError
 from ..core.io import jsonable
+from ..studies.symmetry_findings import CaseFacts, SymmetryFacts
 from .format import finite
 
 # -- part 1: the symmetry lab's stored facts --------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class SymmetryCase:
-    label: str
-    spec: str
-    diverged_at: int | None
-    logged_at: int | None
-    distinct_units: tuple[int, ...]
-    distinct_min: int | None
-    distinct_max: int | None
-    hidden_gradients_zero: bool
-    output_gradients_zero: bool
-    layer1_grad_norm_max: float | None
-    final_loss: float | None
-    test_accuracy_pct: float | None
-    learned: bool
-
-
-@dataclass(frozen=True)
-class Symmetry:
-    width: int
-    hidden_layers: int
-    iterations: int
-    label_entropy: float
-    loss_window: int
-    learned_margin: float
-    partial: bool
-    cases: tuple[SymmetryCase, ...]
+#: The symmetry part arrives as the facts the symmetry study stores (one typed reader for both).
+Symmetry = SymmetryFacts
+SymmetryCase = CaseFacts
 
 
 # -- part 2: the probes -----------------------------------------------------------------------------
@@ -168,8 +145,7 @@ def _symmetry(part: Mapping[str, Any] | None) -> Symmetry | None:
             "the symmetry part of this results.json has no 'facts' (written by initlab >= this "
             "version); run 'initlab reproduce' again"
         )
-    cases = tuple(SymmetryCase(**{**c, "distinct_units": tuple(c["distinct_units"])}) for c in facts["cases"])
-    return Symmetry(**{**facts, "cases": cases})
+    return SymmetryFacts.from_dict(facts)
 
 
 def _probe(act: str, doc: Mapping[str, Any], ref: Any) -> Probe:
