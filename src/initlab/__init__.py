@@ -60,23 +60,7 @@ __all__ = [
 
 #: Names the facade had before issue 11, and where each lives now.
 _MOVED = {
-    **{
-        name: f"initlab.studies.{name}"
-        for name in (
-            "CompareConfig",
-            "CompareResult",
-            "DiagnoseConfig",
-            "DiagnoseResult",
-            "LayerProbe",
-            "ProbeConfig",
-            "ProbeResult",
-            "ReproduceConfig",
-            "ReproduceResult",
-            "SpecProbe",
-            "SymmetryConfig",
-            "SymmetryResult",
-        )
-    },
+    **{name: f"initlab.studies.{name}" for name in studies.__all__},
     **{name: f"initlab.tools.{name}" for name in ("Audit", "AutoInitPlan", "Diagnosis", "LSUVResult")},
     **{name: f"initlab.schemes.{name}" for name in ("Law", "ParamInit", "Scheme", "fans")},
     **{name: f"initlab.activations.{name}" for name in ("Activation", "activation", "gain")},
