@@ -184,31 +184,36 @@ def run_study(cmd: StudyCommand, args: argparse.Namespace) -> int:
     extra: dict[str, Any] = {"threads": torch.get_num_threads()}
     if _uses_data(cmd.config):
         extra["data_dir"] = data_dir
-    folder.write_config(cmd.name, {**cfg.to_dict(), **extra})
-    with graceful_stop() as stop:  # Ctrl-C from here on: stop cleanly, write what was done
-        name = cfg.data_name()
-        dataset = None
-        if name is not None:
-            from ..data import load_dataset
+    config_doc = folder.config_document(cmd.name, {**cfg.to_dict(), **extra})  # written after the run
+    try:
+        with graceful_stop() as stop:  # Ctrl-C from here on: stop cleanly, write what was done
+            name = cfg.data_name()
+            dataset = None
+            if name is not None:
+                from ..data import load_dataset
 
+                with ExitStack() as bars:
+                    dataset = load_dataset(name, data_dir=data_dir, progress=_LazyBar(bars))
+            if cmd.before is not None:
+                line = cmd.before(cfg, dataset)
+                if line:
+                    import sys
+
+                    print(line, file=sys.stderr, flush=True)
             with ExitStack() as bars:
-                dataset = load_dataset(name, data_dir=data_dir, progress=_LazyBar(bars))
-        if cmd.before is not None:
-            line = cmd.before(cfg, dataset)
-            if line:
-                import sys
-
-                print(line, file=sys.stderr, flush=True)
-        with ExitStack() as bars:
-            tick = bars.enter_context(progress(cmd.bar)) if cmd.bar is not None else None
-            result = cmd.run(cfg, dataset=dataset, progress=tick, should_stop=stop)
-        t = time.perf_counter()
-        for stem, fig in result.figures().items():
-            folder.save_figure(fig, stem)
-        doc = result.to_dict()
-        if cmd.document is not None:
-            cmd.document(result, doc, folder, time.perf_counter() - t)
-        folder.write_json("results.json", doc)
+                tick = bars.enter_context(progress(cmd.bar)) if cmd.bar is not None else None
+                result = cmd.run(cfg, dataset=dataset, progress=tick, should_stop=stop)
+            folder.write_json("config.json", config_doc)
+            t = time.perf_counter()
+            for stem, fig in result.figures().items():
+                folder.save_figure(fig, stem)
+            doc = result.to_dict()
+            if cmd.document is not None:
+                cmd.document(result, doc, folder, time.perf_counter() - t)
+            folder.write_json("results.json", doc)
+    except BaseException:
+        folder.discard()  # nothing finished: leave no empty folder behind
+        raise
     cmd.report(result, doc, folder)
     return 130 if result.partial else 0
 
