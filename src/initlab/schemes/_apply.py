@@ -69,24 +69,25 @@ def init_(
         return [_record("tensor", target, sch, law.std)]
     if not isinstance(target, nn.Module):
         raise InitlabError(f"init_ needs a Tensor or an nn.Module, got {type(target).__name__}")
-    records: list[ParamInit] = []
+    # Everything is drawn before anything is written: a law that cannot be drawn (values that
+    # overflow the dtype, a meta tensor) leaves the module as it was.
+    drawn: list[tuple[str, Tensor, Tensor, float]] = []  # (name, parameter, values, analytic std)
     for mod_name, mod in target.named_modules():
         if not isinstance(mod, WEIGHTED):
             continue
         w = mod.weight
         prefix = f"{mod_name}." if mod_name else ""
         law = sch.law(tuple(w.shape))
-        _fill(w, _draw(law, w, generator))
-        records.append(_record(prefix + "weight", w, sch, law.std))
+        drawn.append((prefix + "weight", w, _draw(law, w, generator), law.std))
         b = mod.bias
         if b is not None:
             blaw = sch.bias_law(tuple(w.shape))
             if blaw is None:
-                _fill(b, torch.zeros_like(b))
-                records.append(_record(prefix + "bias", b, sch, 0.0))
+                drawn.append((prefix + "bias", b, torch.zeros_like(b), 0.0))
             else:
-                _fill(b, _draw(blaw, b, generator))
-                records.append(_record(prefix + "bias", b, sch, blaw.std))
-    if not records:
+                drawn.append((prefix + "bias", b, _draw(blaw, b, generator), blaw.std))
+    if not drawn:
         raise InitlabError(f"{type(target).__name__} has no nn.Linear or nn.ConvNd layer to initialise")
-    return records
+    for _, t, values, _ in drawn:
+        _fill(t, values)
+    return [_record(name, t, sch, std) for name, t, _, std in drawn]
