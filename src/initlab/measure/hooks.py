@@ -100,9 +100,10 @@ def units_view(t: Tensor, channels_last: bool) -> Tensor:
         return t.reshape(1, 1, 1)
     if t.dim() == 1:
         return t.reshape(1, -1, 1)  # (1, B, 1)
-    if t.dim() == 2 or channels_last:
-        return t.reshape(1, -1, t.shape[-1])  # (1, B * ..., C)
-    return t.movedim(1, -1).reshape(1, -1, t.shape[1])  # (1, B * spatial, C)
+    if t.dim() == 2 or channels_last:  # sizes spelled out: "-1" is ambiguous for a zero-size output
+        return t.reshape(1, math.prod(t.shape[:-1]), t.shape[-1])  # (1, B * ..., C)
+    moved = t.movedim(1, -1)  # (B, *spatial, C)
+    return moved.reshape(1, math.prod(moved.shape[:-1]), t.shape[1])  # (1, B * spatial, C)
 
 
 @dataclass
@@ -208,7 +209,8 @@ def _grad_hook(rec: Call) -> Any:
             _, std = stats.finite_mean_std(g)
             rec.grad_std = float(std[0])
             rec.grad_nonfinite = int(stats.nonfinite(g)[0])
-            rows = g.reshape(max(grad.shape[0], 1) if grad.dim() else 1, -1).double()  # (B, features)
+            b = max(grad.shape[0], 1) if grad.dim() else 1
+            rows = g.reshape(b, grad.numel() // b).double()  # (B, features)
             sq = torch.where(torch.isfinite(rows), rows * rows, torch.zeros_like(rows)).sum(dim=1)  # (B,)
             rec.grad_norm = float(sq.mean().sqrt())
 

@@ -18,6 +18,7 @@ Definitions (non-finite entries are counted, never propagated):
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -39,7 +40,7 @@ class Moments:
 
 
 def _flat(a: Tensor) -> Tensor:
-    return a.reshape(a.shape[0], -1)  # (M, N)
+    return a.reshape(a.shape[0], math.prod(a.shape[1:]))  # (M, N); not -1: ambiguous when empty
 
 
 def nonfinite(a: Tensor) -> Tensor:
@@ -50,6 +51,9 @@ def nonfinite(a: Tensor) -> Tensor:
 def finite_mean_std(a: Tensor) -> tuple[Tensor, Tensor]:
     """Mean and population std over finite entries per model (float64; NaN if none is finite)."""
     x = _flat(a).double()  # (M, N)
+    if x.numel() == 0:  # no entries at all (a zero-size layer): nothing to average
+        nan = torch.full((x.shape[0],), math.nan, dtype=torch.float64, device=x.device)  # (M,)
+        return nan, nan.clone()
     ok = torch.isfinite(x)  # (M, N)
     if bool(ok.all()):  # fast path: no temporaries beyond x
         var, mean = torch.var_mean(x, dim=1, correction=0)  # (M,), (M,)

@@ -112,6 +112,11 @@ class Scheme:
                 f"scheme {self.text!r} needs fan_in/fan_out, which a tensor of shape {dims} does not "
                 f"have: it needs at least 2 dims (Linear (out, in) or Conv (out, in/groups, *kernel))"
             )
+        if self.info.needs_fans and 0 in dims:
+            raise InitlabError(
+                f"scheme {self.text!r} scales by fan_in/fan_out, which are 0 for the zero-size weight of "
+                f"shape {dims}: there is nothing to scale (a layer with no inputs or no outputs)"
+            )
         return dims
 
     def law(self, shape: Sequence[int]) -> Law:

@@ -15,6 +15,11 @@ Embedding, the ``weight_ih_l0`` of recurrent layers, ...) is identified by
   are absolute (+-100 std), so nothing was truncated. (Harmless if ``normal_(std=0.02)`` was meant.)
 * ``constant`` -- all entries of a weight are equal (zeros included): every unit computes the same
   function and gets the same gradient, so the symmetry is never broken.
+* ``nonfinite`` -- a weight holds NaN/Inf entries (counted per weight in ``WeightAudit.nonfinite``).
+  Such a weight is not identified: its entry has ``scheme`` ``"non-finite"``, ``kind``
+  ``"nonfinite"``, confidence 0, no expected std, and ``std``/``mean`` over its finite entries.
+* ``empty`` -- a zero-size weight (``nn.Linear(4, 0)``): nothing to identify; its entry has
+  ``scheme`` and ``kind`` ``"empty"``, confidence 0 and NaN statistics.
 """
 
 from __future__ import annotations
@@ -23,18 +28,19 @@ import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import torch
 from torch import Tensor, nn
 
 from ..core.errors import InitlabError
 from ..core.io import to_jsonable
 from ..schemes import fans
-from ._identify import SHAPES, Identification, identify
+from ._identify import SHAPES, identify
 from ._trace import followers
 
 DEEP = 4  #: layers with PyTorch's default in front of ReLU that make a "deep stack"
 TRUNC_STD = 0.02  #: the std whose untruncated normal flags trunc_normal_'s absolute bounds
 
-WarningKind = Literal["torch_default_relu", "trunc_normal_absolute", "constant"]
+WarningKind = Literal["torch_default_relu", "trunc_normal_absolute", "constant", "nonfinite", "empty"]
 
 
 @dataclass(frozen=True)
@@ -56,6 +62,7 @@ class WeightAudit:
     runner_up: str | None
     runner_up_share: float | None
     followed_by: str | None
+    nonfinite: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """The fields as plain JSON values (:func:`initlab.core.io.to_jsonable`)."""
@@ -113,7 +120,7 @@ def audit(model: nn.Module | Tensor) -> Audit:
     'he_uniform'
     """
     if isinstance(model, Tensor):
-        entry = _entry("tensor", model, identify(model), None)
+        entry = _entry("tensor", model, None)
         return Audit([entry], _warnings([entry], {}))
     if not isinstance(model, nn.Module):
         raise InitlabError(f"audit needs an nn.Module or a Tensor, got {type(model).__name__}")
@@ -124,14 +131,39 @@ def audit(model: nn.Module | Tensor) -> Audit:
         if not leaf.startswith("weight") or p.dim() < 2:
             continue
         f = follow.get(owner)
-        entries.append(_entry(pname, p, identify(p), None if f is None else f.spec))
+        entries.append(_entry(pname, p, None if f is None else f.spec))
     direct = {n: f.negative_slope for n, f in follow.items() if not f.normalized}
     return Audit(entries, _warnings(entries, direct))
 
 
-def _entry(name: str, p: Tensor, ident: Identification, followed_by: str | None) -> WeightAudit:
+def _entry(name: str, p: Tensor, followed_by: str | None) -> WeightAudit:
+    if p.device.type == "meta":
+        raise InitlabError(f"audit cannot read {name}: it is on the meta device and holds no values")
     x = p.detach().double()
     fi, fo = fans(tuple(p.shape)) if p.dim() >= 2 else (None, None)
+    ok = torch.isfinite(x)
+    bad = int((~ok).sum())
+    if bad or x.numel() == 0:
+        fin = x[ok]
+        return WeightAudit(
+            name=name,
+            shape=tuple(p.shape),
+            fan_in=fi,
+            fan_out=fo,
+            scheme="non-finite" if bad else "empty",
+            kind="nonfinite" if bad else "empty",
+            confidence=0.0,
+            std=float(fin.std(unbiased=False)) if fin.numel() else math.nan,
+            expected_std=math.nan,
+            mean=float(fin.mean()) if fin.numel() else math.nan,
+            kurtosis=None,
+            equivalent=(),
+            runner_up=None,
+            runner_up_share=None,
+            followed_by=followed_by,
+            nonfinite=bad,
+        )
+    ident = identify(p)
     runner = ident.runner_up
     return WeightAudit(
         name=name,
@@ -187,6 +219,19 @@ def _warnings(entries: list[WeightAudit], slopes: dict[str, float]) -> list[Audi
             f"ignore this if normal_(std={TRUNC_STD:g}) was meant."
         )
         out.append(AuditWarning("trunc_normal_absolute", msg, tuple(w.name for w in trunc)))
+    bad = [w for w in entries if w.nonfinite]
+    if bad:
+        parts = ", ".join(f"{w.name} ({w.nonfinite} of {math.prod(w.shape)} entries)" for w in bad)
+        msg = (
+            f"non-finite weights: NaN/Inf in {parts}: every output that depends on them is NaN/Inf; "
+            f"re-initialise them (init_) or find where they diverged"
+        )
+        out.append(AuditWarning("nonfinite", msg, tuple(w.name for w in bad)))
+    empty = [w for w in entries if w.kind == "empty"]
+    if empty:
+        parts = ", ".join(f"{w.name} {w.shape}" for w in empty)
+        msg = f"zero-size weights: {parts}: no entries, so no scheme to identify (a layer with no inputs or no outputs)"
+        out.append(AuditWarning("empty", msg, tuple(w.name for w in empty)))
     const = [w for w in entries if w.kind == "constant"]
     if const:
         parts = ", ".join(f"{w.name} ({w.scheme})" for w in const)

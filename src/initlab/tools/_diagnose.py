@@ -11,6 +11,7 @@ statistics) are restored afterwards. The model runs in its current mode (``train
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -121,6 +122,12 @@ def _as_inputs(
         xs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
         if not xs or not all(isinstance(x, Tensor) for x in xs):
             raise InitlabError("diagnose inputs must be a tensor or a sequence of tensors")
+        empty = [tuple(x.shape) for x in xs if x.numel() == 0]
+        if empty:
+            raise InitlabError(
+                f"diagnose got an empty batch: input of shape {empty[0]} holds no values, and statistics "
+                f"over no inputs mean nothing"
+            )
         return [x.detach().requires_grad_(True) if x.is_floating_point() else x for x in xs]
     shape = tuple(int(d) for d in input_shape or ())
     if any(d <= 0 for d in shape) or batch_size <= 0:
@@ -132,11 +139,46 @@ def _as_inputs(
     return [x.requires_grad_(True)]
 
 
-def _outputs(out: Any) -> list[Tensor]:
+def _tensors(out: Any) -> list[Tensor]:
     if isinstance(out, Tensor):
-        return [out] if out.is_floating_point() and out.requires_grad else []
+        return [out]
     items = out.values() if isinstance(out, dict) else out if isinstance(out, list | tuple) else ()
-    return [t for item in items for t in _outputs(item)]
+    return [t for item in items for t in _tensors(item)]
+
+
+def _outputs(out: Any) -> list[Tensor]:
+    return [t for t in _tensors(out) if t.is_floating_point() and t.requires_grad]
+
+
+def _no_backward(model: nn.Module, out: Any) -> Finding:
+    """Why no output could carry the backward pass."""
+    ts = _tensors(out)
+    name = type(model).__name__
+    if not ts:
+        why = f"the output of {name} ({type(out).__name__}) holds no tensor"
+    elif not any(t.is_floating_point() for t in ts):
+        dtypes = ", ".join(sorted({str(t.dtype) for t in ts}))
+        why = f"the output of {name} is not floating point ({dtypes}), so it has no gradient"
+    else:
+        why = f"no output of {name} requires grad (frozen parameters, or computed under no_grad)"
+    msg = f"no backward pass: {why}; the gradient statistics are missing"
+    return Finding("no_backward", "backward", msg)
+
+
+def _nonfinite_parameters(model: nn.Module) -> Finding | None:
+    """NaN/Inf entries in the model's parameters, counted per parameter."""
+    bad: list[tuple[str, int, int]] = []  # (name, non-finite entries, entries)
+    for pname, p in model.named_parameters():
+        if p.is_floating_point() and p.device.type != "meta":
+            n = int((~torch.isfinite(p.detach())).sum())
+            if n:
+                bad.append((pname, n, p.numel()))
+    if not bad:
+        return None
+    parts = ", ".join(f"{n} ({k} of {total} entries)" for n, k, total in bad)
+    msg = f"non-finite parameters: NaN/Inf in {len(bad)} parameter(s): {parts}"
+    owners = tuple(dict.fromkeys(n.rpartition(".")[0] or "(model)" for n, _, _ in bad))
+    return Finding("nonfinite", "forward", msg, owners)
 
 
 def diagnose(
@@ -193,10 +235,13 @@ def diagnose(
             by_param = {id(p): g for p, g in zip(params, grads[len(wrt) - len(params) :], strict=True)}
             for name, w in weights.items():
                 wg = by_param.get(id(w))
-                if wg is not None:
-                    wgrad[name] = float(wg.detach().double().std(unbiased=False))
+                if wg is not None:  # NaN for a zero-size weight: no entries, no std
+                    wgrad[name] = float(wg.detach().double().std(unbiased=False)) if wg.numel() else math.nan
     layers = _layers(rec.calls, model, wgrad)
-    found = findings(layers)
+    bad = _nonfinite_parameters(model)
+    found = ([] if bad is None else [bad]) + findings(layers)
+    if not outs:
+        found.append(_no_backward(model, out))
     layers = [
         dataclasses.replace(la, flags=tuple(dict.fromkeys(f.kind for f in found if la.name in f.layers)))
         for la in layers

@@ -15,7 +15,12 @@
 * **Dead units.** More than ``DEAD`` (1/2) of a layer's units are exactly 0 for every input.
 * **Saturation.** More than ``SATURATED`` (1/4) of a bounded activation's entries (sigmoid, tanh,
   softsign, hardtanh) lie within 1% of the output range from a bound.
-* **Non-finite values.** Any NaN/Inf in an output or in a gradient.
+* **Non-finite values.** Any NaN/Inf in an output or in a gradient (and, from ``diagnose``, in a
+  parameter: counted per parameter).
+* **Empty outputs.** A layer whose output has no entries (a zero-size layer such as
+  ``nn.Linear(4, 0)``): it carries no signal, and its statistics are NaN, not zero.
+* **No backward pass** (from ``diagnose``): no output is a floating-point tensor that requires grad
+  (an integer output such as ``argmax``, or frozen parameters), so there are no gradients to measure.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ EXPLODING = 10.0  #: depth ratio above which it is flagged as exploding
 DEAD = 0.5  #: share of dead units above which a layer is flagged
 SATURATED = 0.25  #: share of saturated entries above which a layer is flagged
 
-Kind = Literal["vanishing", "exploding", "dead", "saturated", "nonfinite"]
+Kind = Literal["vanishing", "exploding", "dead", "saturated", "nonfinite", "empty", "no_backward"]
 
 
 class LayerLike(Protocol):
@@ -97,9 +102,10 @@ def signal(layer: LayerLike) -> float:
 
 
 def depth(layers: Sequence[LayerLike], direction: Literal["forward", "backward"]) -> Depth | None:
-    """The depth ratio of the weighted layers (``None`` with fewer than two, or nothing to divide by)."""
+    """The depth ratio of the weighted layers (``None`` with fewer than two, an empty one, or nothing
+    to divide by)."""
     prof = [la for la in layers if la.weighted]
-    if len(prof) < 2:
+    if len(prof) < 2 or any(la.units == 0 for la in prof):  # no ratio through an empty layer
         return None
     if direction == "forward":
         start, end = signal(prof[0]), signal(prof[-1])
@@ -141,6 +147,15 @@ def findings(layers: Sequence[LayerLike]) -> list[Finding]:
         )
         out.append(Finding("saturated", "forward", msg, tuple(la.name for la in sat)))
     out.extend(_nonfinite(layers))
+    empty = [la for la in layers if la.units == 0]
+    if empty:
+        parts = ", ".join(la.name for la in empty[:6])
+        more = f" and {len(empty) - 6} more" if len(empty) > 6 else ""
+        msg = (
+            f"empty outputs: {len(empty)} layer(s) output no entries (0 units): {parts}{more}; they carry "
+            f"no signal and their statistics are undefined (NaN)"
+        )
+        out.append(Finding("empty", "forward", msg, tuple(la.name for la in empty)))
     return out
 
 
