@@ -80,7 +80,9 @@ class _Sampled:
         if out.numel() == 0:
             return out
         if not out.is_floating_point():
-            raise InitlabError(f"{self.kind}: cannot fill a tensor of dtype {dtype}, it needs a floating-point one")
+            raise InitlabError(
+                f"{self.kind}: cannot fill a tensor of dtype {dtype}, it needs a floating-point one"
+            )
         self._check_range(dtype)
         # Half types are drawn in float32 and rounded: not every kernel has them (the QR behind
         # orthogonal init), and one rule for all laws keeps their values consistent.
@@ -368,7 +370,8 @@ def truncated_normal_moments(a: float, b: float) -> tuple[float, float]:
     offset ``u = x - m``: ``phi(x) / phi(m) = exp(-(u^2 / 2 + m u))``, which never under- or
     overflows near the mode, on the part of ``[a, b]`` within a log-density drop of 80 from it
     (composite Gauss-Legendre, 8 x 48 nodes; the integrand is smooth there). Mean ``m + E[u]``, and
-    the variance from the centred second moment, so neither cancels. ~1e-13 relative.
+    the variance from the centred second moment, so neither cancels: both ~1e-13 relative to the std
+    (checked against 80-digit closed forms from a = -1e4 to 1e3).
     """
     _finite("trunc_normal", a=a, b=b)
     if not a < b:

@@ -230,7 +230,10 @@ def _warnings(entries: list[WeightAudit], slopes: dict[str, float]) -> list[Audi
     empty = [w for w in entries if w.kind == "empty"]
     if empty:
         parts = ", ".join(f"{w.name} {w.shape}" for w in empty)
-        msg = f"zero-size weights: {parts}: no entries, so no scheme to identify (a layer with no inputs or no outputs)"
+        msg = (
+            f"zero-size weights: {parts}: no entries, so no scheme to identify "
+            f"(a layer with no inputs or no outputs)"
+        )
         out.append(AuditWarning("empty", msg, tuple(w.name for w in empty)))
     const = [w for w in entries if w.kind == "constant"]
     if const:
