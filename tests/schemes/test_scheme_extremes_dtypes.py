@@ -114,3 +114,17 @@ def test_fan_based_schemes_on_a_zero_size_weight_are_an_error() -> None:
         with pytest.raises(InitlabError, match=r"zero-size weight of shape \(4, 0\)"):
             initlab.init_(layer, spec)
     assert initlab.init_(layer, "normal(std=0.1)")[0].shape == (4, 0)  # nothing to scale, nothing drawn
+
+
+@pytest.mark.parametrize(("a", "b"), [(2.5, 3.0), (8.0, 9.0), (-12.0, -10.0), (30.0, 1e300), (3.0, 1e5)])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=str)
+def test_far_tail_samples_follow_the_truncated_law(a: float, b: float, dtype: torch.dtype) -> None:
+    stats = pytest.importorskip("scipy.stats")
+    spec = f"trunc_normal(mean=1, std=2, a={a:g}, b={b:g})"
+    t = torch.empty(200, 100, dtype=dtype)
+    (rec,) = initlab.init_(t, spec, generator=torch.Generator().manual_seed(1))  # no torch warning either
+    z = (t.double().flatten().numpy() - 1.0) / 2.0
+    assert stats.kstest(z, stats.truncnorm(a, min(b, 1e5)).cdf).pvalue > 1e-3
+    assert rec.empirical_std == pytest.approx(rec.std, rel=0.05)
+    law = initlab.scheme(spec).law((200, 100))
+    assert float(t.double().mean()) == pytest.approx(law.mean, abs=5 * law.std / 100)

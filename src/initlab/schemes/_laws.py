@@ -209,8 +209,22 @@ class TruncatedNormal(_Sampled):
     def std(self) -> float:
         return self.scale * truncated_normal_std(*self.bounds)
 
+    def _check_range(self, dtype: torch.dtype) -> None:
+        """The bounds need not fit (``b=1e300`` means "no upper bound"); values beyond are caught after."""
+        top = torch.finfo(dtype).max
+        for name, v in (("mean", self.loc), ("std", self.scale)):
+            if abs(v) > top:
+                raise InitlabError(
+                    f"trunc_normal: {name}={v:g} does not fit in {dtype} (largest finite value {top:g})"
+                )
+
     def _fill(self, out: Tensor, generator: torch.Generator | None) -> None:
-        torch.nn.init.trunc_normal_(out, self.loc, self.scale, self.low, self.high, generator=generator)
+        a, b = self.bounds
+        if a <= _TAIL and b >= -_TAIL:  # torch's inverse-CDF sampler resolves the interval
+            torch.nn.init.trunc_normal_(out, self.loc, self.scale, self.low, self.high, generator=generator)
+        else:
+            z = _tail_sample(a, b, tuple(out.shape), generator, out.device)  # float64
+            out.copy_(self.loc + self.scale * z)
 
 
 @dataclass(frozen=True)
@@ -349,6 +363,45 @@ def sample_law(
 ) -> Tensor:
     """``law.sample(shape, ...)`` (kept for callers of the function form)."""
     return law.sample(shape, generator=generator, dtype=dtype, device=device)
+
+
+_TAIL = 2.0  #: beyond this (bounds in sigmas, as torch warns) trunc_normal is drawn by _tail_sample
+_FAR = 1e3  #: beyond this the tail is drawn as a truncated exponential (relative error ~ 1 / a^2)
+
+
+def _tail_sample(
+    a: float, b: float, shape: tuple[int, ...], generator: torch.Generator | None, device: torch.device
+) -> Tensor:
+    """N(0, 1) truncated to ``[a, b]`` with ``a > 2`` or ``b < -2``, in float64, by inverse CDF in logs.
+
+    ``torch.nn.init.trunc_normal_`` maps ``U(2 Phi(a) - 1, 2 Phi(b) - 1)`` through ``erfinv``: in a far
+    tail both ends round to 1 (all values at a bound; ``a = 8`` in float32). Here the interval is
+    reflected into the left tail, ``p = Phi(lo) + u (Phi(hi) - Phi(lo))`` is formed as ``log p`` with
+    ``log_ndtr``, and ``log_ndtr(x) = log p`` is solved by Newton's method from ``lo`` (monotone:
+    ``log Phi`` is concave and increasing). Beyond ``|hi| > 1e3`` the tail is the truncated
+    exponential of rate ``|hi|`` it converges to.
+    """
+    sign = -1.0 if a > 0 else 1.0
+    lo, hi = (-b, -a) if a > 0 else (a, b)  # hi < -2: the mass sits at hi
+    lo = max(lo, hi - math.sqrt(2.0 * _DROP) - 2.0 * _DROP / abs(hi))  # no mass beyond this
+    u = torch.rand(shape, generator=generator, dtype=torch.float64, device=device)
+    if -hi > _FAR:
+        rate = -hi
+        d = -torch.log1p(-u * -math.expm1(-rate * (hi - lo))) / rate  # (shape): distance below hi
+        return sign * (hi - d).clamp(lo, hi)
+    la = float(torch.special.log_ndtr(torch.tensor(lo, dtype=torch.float64)))
+    lb = float(torch.special.log_ndtr(torch.tensor(hi, dtype=torch.float64)))
+    r = math.exp(la - lb)
+    target = lb + torch.log(r + u * (1.0 - r))  # (shape): log p
+    x = torch.full(shape, lo, dtype=torch.float64, device=device)  # (shape)
+    half_log_2pi = 0.5 * math.log(2.0 * math.pi)
+    for _ in range(100):
+        logcdf = torch.special.log_ndtr(x)
+        step = (target - logcdf) * torch.exp(logcdf + 0.5 * x * x + half_log_2pi)  # f / f'
+        x = torch.minimum(x + step, torch.full_like(x, hi))
+        if float(step.abs().max()) <= 1e-13 * max(1.0, abs(hi)):
+            break
+    return sign * x.clamp(lo, hi)
 
 
 def truncated_normal_std(a: float, b: float) -> float:
