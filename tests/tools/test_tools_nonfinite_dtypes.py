@@ -100,3 +100,12 @@ def test_tools_work_on_half_and_double_models(dtype: torch.dtype) -> None:
     result = initlab.lsuv_(model, batch, generator=_g())
     assert all(p.dtype == dtype and bool(torch.isfinite(p).all()) for p in model.parameters())
     assert result.layers
+
+
+def test_audit_and_diagnose_on_the_meta_device_say_they_cannot() -> None:
+    with torch.device("meta"):
+        model = nn.Sequential(nn.Linear(8, 6), nn.ReLU(), nn.Linear(6, 3))
+    with pytest.raises(InitlabError, match="meta device"):
+        initlab.audit(model)
+    with pytest.raises(InitlabError, match="meta device"):
+        initlab.diagnose(model, input_shape=(8,))

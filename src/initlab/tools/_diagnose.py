@@ -204,6 +204,12 @@ def diagnose(
     """
     if not isinstance(model, nn.Module):
         raise InitlabError(f"diagnose needs an nn.Module, got {type(model).__name__}")
+    meta = [n for n, p in model.named_parameters() if p.device.type == "meta"]
+    if meta:
+        raise InitlabError(
+            f"diagnose cannot run {type(model).__name__}: {meta[0]} is on the meta device and holds no "
+            f"values; materialise the model first, e.g. model.to_empty(device='cpu') and init_"
+        )
     xs = _as_inputs(model, inputs, input_shape, batch_size, generator)
     shapes = ", ".join(str(tuple(x.shape)) for x in xs)
     weights = {
