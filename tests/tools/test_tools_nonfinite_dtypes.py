@@ -109,3 +109,13 @@ def test_audit_and_diagnose_on_the_meta_device_say_they_cannot() -> None:
         initlab.audit(model)
     with pytest.raises(InitlabError, match="meta device"):
         initlab.diagnose(model, input_shape=(8,))
+
+
+def test_auto_init_that_fails_on_a_layer_leaves_the_model_untouched() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch's own init warns about the zero-element weight
+        model = nn.Sequential(nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 0))
+    before = [p.detach().clone() for p in model.parameters()]
+    with pytest.raises(InitlabError, match="zero-size weight"):
+        initlab.init_(model, "auto", generator=_g())
+    assert all(torch.equal(p, q) for p, q in zip(model.parameters(), before, strict=True))

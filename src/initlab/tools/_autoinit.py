@@ -112,6 +112,7 @@ def auto_init_(model: nn.Module, *, generator: torch.Generator | None = None) ->
     found = followers(model)
     steps: list[AutoInitStep] = []
     records: list[ParamInit] = []
+    drawn: list[tuple[torch.Tensor, torch.Tensor]] = []  # (parameter, new values): written at the end
     for name, mod in model.named_modules():
         if not isinstance(mod, WEIGHTED):
             continue
@@ -119,11 +120,18 @@ def auto_init_(model: nn.Module, *, generator: torch.Generator | None = None) ->
         spec, reason = choose(follower)
         steps.append(AutoInitStep(name, spec, follower.spec, reason))
         prefix = f"{name}." if name else ""
-        (rec,) = init_(mod.weight, spec, generator=generator)
+        w = torch.empty_like(mod.weight)  # a layer that cannot be drawn leaves the model untouched
+        (rec,) = init_(w, spec, generator=generator)
         records.append(dataclasses.replace(rec, name=prefix + "weight"))
+        drawn.append((mod.weight, w))
         if mod.bias is not None:
-            (brec,) = init_(mod.bias, "zeros")
+            b = torch.zeros_like(mod.bias)
+            (brec,) = init_(b, "zeros")
             records.append(dataclasses.replace(brec, name=prefix + "bias"))
+            drawn.append((mod.bias, b))
     if not steps:
         raise InitlabError(f"{type(model).__name__} has no nn.Linear or nn.ConvNd layer to initialise")
+    with torch.no_grad():
+        for param, values in drawn:
+            param.copy_(values)
     return AutoInitPlan(steps, records, found.traced, found.note)
