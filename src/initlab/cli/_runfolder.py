@@ -31,7 +31,8 @@ class RunFolder:
     """A run folder for ``path``, checked now, staged by :meth:`start` (see the module docstring).
 
     ``target`` is where the run ends up (after :meth:`finish`); until then the files go to a staging
-    folder beside it, :attr:`staging` (:attr:`path` is where the files are now). ``force``: an earlier run at ``path`` may be replaced.
+    folder beside it, :attr:`staging` (:attr:`path` is where the files are now). ``force``: an
+    earlier run at ``path`` may be replaced.
     """
 
     def __init__(self, path: str | Path, *, force: bool = False) -> None:
