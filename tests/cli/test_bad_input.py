@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -93,7 +94,8 @@ class Raises(nn.Module):  # fails where initlab does not wrap the model's errors
         return self.lin(x)
 
 def oom():
-    return Raises(RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate 8000000000000 bytes."))
+    message = "DefaultCPUAllocator: can't allocate memory: you tried to allocate 8000000000000 bytes."
+    return Raises(RuntimeError(message))
 
 def oserror():
     return Raises(PermissionError(errno.EACCES, "Permission denied", "/data/locked.bin"))
@@ -106,7 +108,7 @@ def _snapshot(root: Path) -> dict[str, bytes | None]:
 
 
 @pytest.fixture
-def scratch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def scratch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A working folder holding a file, an earlier run, a folder of notes and a factory module."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.syspath_prepend(str(tmp_path))
@@ -149,7 +151,7 @@ def test_common_bad_input(
 ) -> None:
     argv = TINY[command] + _fill(extra, scratch)
     if klass.startswith("--debug"):  # a "--debug" anywhere is the global flag: the bad seed is still reported
-        argv = argv[:1] + ["--debug"] + argv[1:]
+        argv = [*argv[:1], "--debug", *argv[1:]]
         with pytest.raises(ValueError, match="seed must be >= 0"):
             main(argv)
         return
