@@ -1,10 +1,7 @@
-"""``python -m initlab``: the CLI; Ctrl-C while the CLI's modules import exits 130 quietly."""
+"""``python -m initlab``."""
 
 import sys
 
-try:
-    from .cli import main
-except KeyboardInterrupt:
-    sys.exit(130)
+from .cli import main
 
 sys.exit(main())
