@@ -98,8 +98,8 @@ def test_factory_from_the_current_folder(
         ("no_such_module_xyz:f", "cannot import module 'no_such_module_xyz'"),
         ("mymodels_diag", "must look like PACKAGE.MODULE:FACTORY"),
     ]
-    for target, fragment in cases:
-        code, _, err = _run(["diagnose", target, "--input-shape", "3", "--out", "o"], capsys)
+    for target, fragment in cases:  # a new --out: "o" holds the good run
+        code, _, err = _run(["diagnose", target, "--input-shape", "3", "--out", "o2"], capsys)
         assert code == 2 and err.startswith("error: ") and fragment in err, err
         assert err.count("\n") == 1  # one line, no traceback
 

@@ -5,8 +5,9 @@ which registers a parser whose ``run(args) -> int`` is set with ``set_defaults(r
 commands (probe, compare, symmetry, reproduce, diagnose) declare a ``StudyCommand`` and share one
 choreography, :mod:`initlab.cli._study`: flags generated from the study's ``Config``, run folder,
 progress bar, ``--threads``, and SIGINT turned into the study's ``should_stop`` (exit 130, partial).
-``main(argv) -> int`` is callable from tests: bad input prints ``error: <message>`` on one line and
-returns 2 (no traceback unless ``--debug``); Ctrl-C returns 130.
+``main(argv) -> int`` is callable from tests: bad input (and an out-of-memory or OS error) prints
+``error: <message>`` on one line and returns 2 (no traceback unless ``--debug``, which may stand
+anywhere on the command line); Ctrl-C returns 130.
 """
 
 from __future__ import annotations
@@ -55,28 +56,56 @@ def study_commands() -> list[StudyCommand]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the exit status (0 ok, 2 bad input, 130 interrupted)."""
+    """Run the CLI; returns the exit status (0 ok, 2 bad input, 130 interrupted).
+
+    ``--debug`` may stand anywhere before a ``--`` (it is taken out before parsing). Without it,
+    every error from the user's input or environment is one ``error:`` line: an
+    :class:`InitlabError`, an allocation that fails (naming the size), an ``OSError`` (naming the
+    path), and a ``SystemExit`` raised during a run (a user's code calling ``sys.exit``).
+    """
     args_list = list(sys.argv[1:] if argv is None else argv)
-    debug = "--debug" in args_list
+    cut = args_list.index("--") if "--" in args_list else len(args_list)
+    debug = "--debug" in args_list[:cut]
+    args_list = [a for a in args_list[:cut] if a != "--debug"] + args_list[cut:]
     try:
         parser = build_parser()
-        args = parser.parse_args(args_list)
+        try:
+            args = parser.parse_args(args_list)
+        except SystemExit as exc:  # --help / --version
+            return exc.code if isinstance(exc.code, int) else 0
         if args.command is None:
             parser.print_help()
             return 0
-        return int(args.run(args))
-    except SystemExit as exc:  # --help / --version
-        return exc.code if isinstance(exc.code, int) else 0
-    except InitlabError as err:
-        if debug:
-            raise
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+        try:
+            return int(args.run(args))
+        except SystemExit as exc:  # only a user's code (a model factory) exits during a run
+            raise InitlabError(f"the run called sys.exit({exc.code!r}) (a model factory?)") from exc
     except KeyboardInterrupt:
         if debug:
             raise
         print("interrupted (Ctrl-C)", file=sys.stderr)
         return 130
+    except Exception as err:
+        message = _one_line(err)
+        if debug or message is None:
+            raise
+        print(f"error: {message}", file=sys.stderr)
+        return 2
+
+
+def _one_line(err: Exception) -> str | None:
+    """The ``error:`` line for an exception from the user's input or environment, else ``None``."""
+    from ._memory import out_of_memory
+
+    if isinstance(err, InitlabError):
+        return str(err)
+    oom = out_of_memory(err)
+    if oom is not None:
+        return oom
+    if isinstance(err, OSError):
+        where = f": {err.filename!r}" if err.filename is not None else ""
+        return f"{err.strerror or err}{where}"
+    return None
 
 
 __all__ = [

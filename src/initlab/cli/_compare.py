@@ -46,6 +46,15 @@ def report(result: CompareResult, doc: dict[str, Any], folder: RunFolder) -> Non
         )
 
 
+def memory(cfg: CompareConfig) -> int:
+    """Peak bytes, roughly: every model's weights (with optimizer state) and the activations of a
+    mini-batch or of the 10,000-image test set (the larger), 784 inputs and 10 classes."""
+    models = len(cfg.inits) * cfg.seeds
+    weights = 784 * cfg.width + cfg.width**2 * (cfg.layers - 1) + 10 * cfg.width
+    rows = max(cfg.batch_size, 10_000)
+    return 4 * models * (4 * weights + 3 * rows * cfg.width * cfg.layers)
+
+
 COMMAND = StudyCommand(
     name="compare",
     config=CompareConfig,
@@ -60,6 +69,7 @@ COMMAND = StudyCommand(
     report=report,
     bar="training",
     before=_before,
+    memory=memory,
 )
 
 

@@ -10,6 +10,7 @@ tables and findings; the run writes ``config.json``, ``results.json``
 from __future__ import annotations
 
 import argparse
+import math
 from typing import Any
 
 from rich import box
@@ -21,7 +22,7 @@ from ._console import console, table
 from ._runfolder import RunFolder
 from ._study import StudyCommand, add_study
 
-__all__ = ["COMMAND", "add_parser", "parse_shape", "report"]
+__all__ = ["COMMAND", "add_parser", "memory", "parse_shape", "report"]
 
 
 def report(result: DiagnoseResult, doc: dict[str, Any], folder: RunFolder) -> None:
@@ -39,6 +40,11 @@ def report(result: DiagnoseResult, doc: dict[str, Any], folder: RunFolder) -> No
     out.print(f"wrote {', '.join(folder.files)} to {folder.path}")
 
 
+def memory(cfg: DiagnoseConfig) -> int:
+    """Bytes of the N(0, 1) input batch (and its gradient); the model's own size is not known here."""
+    return 2 * 4 * cfg.batch * math.prod(cfg.input_shape)
+
+
 COMMAND = StudyCommand(
     name="diagnose",
     config=DiagnoseConfig,
@@ -50,6 +56,7 @@ COMMAND = StudyCommand(
     "came from. Example: initlab diagnose initlab.examples:mlp20_relu --input-shape 100 --out runs/d",
     out=None,
     report=report,
+    memory=memory,
 )
 
 

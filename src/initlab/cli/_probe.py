@@ -23,6 +23,14 @@ def report(result: ProbeResult, doc: dict[str, Any], folder: RunFolder) -> None:
     out.print(f"wrote {folder.path}: {', '.join(folder.files)}")
 
 
+def memory(cfg: probe_study.ProbeConfig) -> int:
+    """Peak bytes, roughly: every model's activations and gradients at every layer, and its weights."""
+    models = len(cfg.inits) * cfg.seeds
+    d = cfg.input_dim or (784 if cfg.input != "gaussian" else cfg.width)
+    per_model = cfg.samples * (d + 4 * cfg.width * cfg.layers) + d * cfg.width + cfg.width**2 * cfg.layers
+    return 4 * models * per_model
+
+
 COMMAND = StudyCommand(
     name="probe",
     config=probe_study.ProbeConfig,
@@ -36,6 +44,7 @@ COMMAND = StudyCommand(
     "histograms.png/svg and summary.png/svg to --out.",
     out="runs/probe",
     report=report,
+    memory=memory,
 )
 
 

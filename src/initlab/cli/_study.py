@@ -7,11 +7,15 @@ dataset, ``--data-dir``. :func:`run_study` is the one choreography:
 
 1. the flags given (only those: an unset flag keeps the Config's default) become the ``Config``,
    which is validated -- bad input stops here, before anything is written;
-2. ``--threads`` sets torch's CPU threads; the run folder is created and ``config.json`` written
-   from ``Config.to_dict()`` (plus ``threads``, and ``data_dir`` where it applies);
+   The command's memory estimate (``StudyCommand.memory``) is checked against the memory available,
+   and ``--out`` is checked (:class:`RunFolder`: a new or empty folder, or an earlier run with
+   ``--force``; writable);
+2. ``--threads`` sets torch's CPU threads;
 3. under :func:`graceful_stop` (the first Ctrl-C sets ``should_stop``): the dataset is loaded (a
-   download bar appears only if a download happens), the study runs with a progress bar, its
-   figures and ``results.json`` are written;
+   download bar appears only if a download happens), the staging folder is created, the study
+   runs with a progress bar, ``config.json`` (``Config.to_dict()`` plus ``threads`` and
+   ``data_dir``), its figures and ``results.json`` are written, and the staging folder is swapped in
+   as ``--out`` as a whole; a run that fails leaves nothing behind;
 4. the command's own printout; exit status 130 if the result is partial (Ctrl-C), else 0.
 """
 
@@ -29,6 +33,7 @@ from typing import Any
 from ..core.errors import InitlabError
 from ._console import console, progress
 from ._interrupt import graceful_stop
+from ._memory import check_memory
 from ._runfolder import RunFolder
 
 
@@ -47,6 +52,7 @@ class StudyCommand:
     base: Callable[[dict[str, Any]], Any] | None = None  #: the Config the given flags modify
     before: Callable[[Any, Any], str | None] | None = None  #: a line for stderr before running
     document: Callable[[Any, dict[str, Any], RunFolder, float], None] | None = None  #: extra outputs
+    memory: Callable[[Any], int] | None = None  #: estimated peak bytes of a run with this Config
 
 
 def _hint(cls: type[Any], f: Field[Any]) -> Any:
@@ -145,6 +151,11 @@ def add_study(sub: argparse._SubParsersAction[argparse.ArgumentParser], cmd: Stu
     else:
         shown = cmd.out.replace("{time}", "<date>-<time>")
         p.add_argument("--out", default=cmd.out, help=f"run folder (default {shown})")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace the run already in --out (as a whole, when the new run finishes)",
+    )
     p.set_defaults(run=lambda args: run_study(cmd, args))
 
 
@@ -172,6 +183,8 @@ def run_study(cmd: StudyCommand, args: argparse.Namespace) -> int:
     import torch
 
     cfg = config_from_args(cmd, args)
+    if cmd.memory is not None:
+        check_memory(cmd.memory(cfg), f"{cmd.name} with these sizes")
     if args.threads is not None:
         if args.threads <= 0:
             raise InitlabError(f"--threads must be positive, got {args.threads}")
@@ -180,7 +193,7 @@ def run_study(cmd: StudyCommand, args: argparse.Namespace) -> int:
     out = args.out
     if cmd.out is not None and out == cmd.out:
         out = out.replace("{time}", datetime.now().strftime("%Y%m%d-%H%M%S"))
-    folder = RunFolder(out)
+    folder = RunFolder(out, force=args.force)  # checked now; created after the dataset is loaded
     extra: dict[str, Any] = {"threads": torch.get_num_threads()}
     if _uses_data(cmd.config):
         extra["data_dir"] = data_dir
@@ -194,6 +207,7 @@ def run_study(cmd: StudyCommand, args: argparse.Namespace) -> int:
 
                 with ExitStack() as bars:
                     dataset = load_dataset(name, data_dir=data_dir, progress=_LazyBar(bars))
+            folder.start()
             if cmd.before is not None:
                 line = cmd.before(cfg, dataset)
                 if line:
@@ -211,6 +225,7 @@ def run_study(cmd: StudyCommand, args: argparse.Namespace) -> int:
             if cmd.document is not None:
                 cmd.document(result, doc, folder, time.perf_counter() - t)
             folder.write_json("results.json", doc)
+            folder.finish()
     except BaseException:
         folder.discard()  # nothing finished: leave no empty folder behind
         raise

@@ -45,6 +45,15 @@ def report(result: SymmetryResult, doc: dict[str, Any], folder: RunFolder) -> No
         print("interrupted (Ctrl-C): wrote the results so far, marked partial", file=sys.stderr)
 
 
+def memory(cfg: symmetry_study.SymmetryConfig) -> int:
+    """Peak bytes, roughly: every case's weights (with optimizer state) and the activations of a
+    mini-batch or of the 10,000-image test set (the larger), 784 inputs and 10 classes."""
+    cases = max(len(cfg.cases), 4)  # no --case: the four default cases
+    weights = 784 * cfg.width + cfg.width**2 * (cfg.layers - 1) + 10 * cfg.width
+    rows = max(cfg.batch_size, cfg.rank_batch, 10_000)
+    return 4 * cases * (4 * weights + 3 * rows * cfg.width * cfg.layers)
+
+
 COMMAND = StudyCommand(
     name="symmetry",
     config=symmetry_study.SymmetryConfig,
@@ -57,6 +66,7 @@ COMMAND = StudyCommand(
     out="runs/symmetry",
     report=report,
     bar="symmetry",
+    memory=memory,
 )
 
 

@@ -119,7 +119,7 @@ def load_model(target: str, seed: int) -> nn.Module:
         module = importlib.import_module(mod_name)
     except ImportError as err:
         raise InitlabError(f"cannot import module {mod_name!r} of {target!r}: {err}") from err
-    except Exception as err:
+    except (Exception, SystemExit) as err:  # SystemExit: the module called sys.exit
         raise InitlabError(
             f"importing {mod_name!r} of {target!r} failed: {type(err).__name__}: {err}"
         ) from err
@@ -140,7 +140,7 @@ def load_model(target: str, seed: int) -> nn.Module:
         torch.manual_seed(derive(seed, "factory"))
         try:
             model = obj()
-        except Exception as err:
+        except (Exception, SystemExit) as err:  # SystemExit: the factory called sys.exit
             raise InitlabError(f"calling {target}() failed: {type(err).__name__}: {err}") from err
     if not isinstance(model, nn.Module):
         raise InitlabError(f"{target}() returned a {type(model).__name__}, not a torch.nn.Module")
