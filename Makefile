@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/initlab reproduce --out runs/reproduce
+	$(BIN)/initlab reproduce --force --out runs/reproduce
 	@echo "The report: $(CURDIR)/runs/reproduce/report.html (also report.md; numbers in results.json)"
 
 lint: $(STAMP)
