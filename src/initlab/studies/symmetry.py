@@ -35,7 +35,7 @@ from ..ensemble import Stack
 from ..measure import distinct_units, effective_rank
 from ..schemes import scheme
 from ..train import OPTIMIZERS, TrainConfig, train
-from .config import Progress, ShouldStop, configure, dataset_for, figure_error, option
+from .config import Progress, ShouldStop, check_labels, configure, dataset_for, figure_error, option
 from .symmetry_findings import explain as explain_facts
 from .symmetry_findings import symmetry_facts
 
@@ -104,8 +104,7 @@ class SymmetryConfig:
             if v <= 0:
                 raise InitlabError(f"{name} must be positive, got {v}")
         get_activation(self.activation)
-        for s in self.specs():
-            scheme(s)
+        check_labels(self.specs(), "--case")
         if self.every() <= 0:
             raise InitlabError(f"log_every must be positive, got {self.every()}")
         check_seed(self.seed)
