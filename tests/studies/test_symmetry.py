@@ -128,3 +128,20 @@ def test_a_diverged_case_is_not_measured_after_it_diverged() -> None:
     validate(doc, "symmetry")
     fact = doc["facts"]["cases"][0]
     assert fact["logged_at"] == at and fact["distinct_units"] == [row[at] for row in dead.distinct_units]
+
+
+def test_a_partial_runs_findings_say_how_many_iterations_ran() -> None:
+    polls = iter(range(1000))
+    res = symmetry(
+        activation="relu",
+        cases=["He: he_normal"],
+        iterations=50,
+        log_every=1,
+        eval_every=0,
+        width=WIDTH,
+        rank_batch=50,
+        should_stop=lambda: next(polls) >= 7,  # stops before the 8th step: 7 ran
+    )
+    assert res.partial and res.iterations_done == 7
+    assert res.findings[0].startswith("Partial run: stopped after 7 iterations (interrupted)")
+    assert "iteration 6" in res.findings[1]  # the case's own line follows, read at the last logged step
