@@ -38,7 +38,9 @@ def report(result: SymmetryResult, doc: dict[str, Any], folder: RunFolder) -> No
         )
     out.print(
         table(
-            "symmetry lab", ["case", "distinct units per layer (last live step)", "diverged at", "test acc"], rows
+            "symmetry lab",
+            ["case", "distinct units per layer (last live step)", "diverged at", "test acc"],
+            rows,
         )
     )
     for line in explain(facts):
