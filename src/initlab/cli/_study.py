@@ -29,7 +29,7 @@ from typing import Any
 from ._console import console, progress
 from ._interrupt import graceful_stop
 from ._runfolder import RunFolder
-from ._threads import threads_for, use_threads
+from ._threads import say_overloaded, threads_for, use_threads
 
 
 @dataclass(frozen=True)
@@ -183,7 +183,7 @@ def run_study(cmd: StudyCommand, args: argparse.Namespace) -> int:
     if cmd.out is not None and out == cmd.out:
         out = out.replace("{time}", datetime.now().strftime("%Y%m%d-%H%M%S"))
     folder = RunFolder(out)
-    use_threads(threads)  # sets torch's; an overloaded machine is said once on stderr
+    use_threads(threads)
     extra: dict[str, Any] = {"threads": torch.get_num_threads()}
     if _uses_data(cmd.config):
         extra["data_dir"] = data_dir
@@ -218,6 +218,7 @@ def run_study(cmd: StudyCommand, args: argparse.Namespace) -> int:
         folder.discard()  # nothing finished: leave no empty folder behind
         raise
     cmd.report(result, doc, folder)
+    say_overloaded(threads)  # once, after the output
     return 130 if result.partial else 0
 
 

@@ -10,8 +10,9 @@ at every parallel region, and one preempted thread stalls them all (measured: ``
 * the other work on them: the 1-minute load average (``os.getloadavg()``);
 * default threads = the CPUs left free, rounded, at least 1;
 * ``--threads N`` is obeyed as given (a positive integer, else an error);
-* a machine whose load leaves no CPU free is *overloaded*: the run says so once on stderr, with the
-  thread count it uses and the suggestion ``--threads 1``.
+* a machine whose load leaves no CPU free is *overloaded*: a run there says so once on stderr when
+  it has finished (so the line never stands in front of an ``error:`` line), with the thread
+  count it used and, where it used more than one, the suggestion ``--threads 1``.
 """
 
 from __future__ import annotations
@@ -79,9 +80,14 @@ def threads_for(requested: int | None) -> ThreadChoice:
 
 
 def use_threads(choice: ThreadChoice) -> None:
-    """Set torch's threads; say once on stderr if the machine is overloaded."""
+    """Set torch's threads (once the run starts: nothing is changed by a command that fails earlier)."""
     import torch
 
     torch.set_num_threads(choice.threads)
+
+
+def say_overloaded(choice: ThreadChoice) -> None:
+    """The one stderr line of a run on an overloaded machine, printed when the run has finished
+    (or stopped on Ctrl-C) -- after its output, never in front of an ``error:`` line."""
     if choice.note is not None:
         print(choice.note, file=sys.stderr, flush=True)
