@@ -92,3 +92,9 @@ def test_bad_threads_is_one_error_line_and_nothing_on_disk(
     assert rc == 2
     assert err.strip().splitlines() == [f"error: --threads must be a positive integer, got {value}"]
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", ["probe", "compare", "symmetry", "reproduce", "diagnose"])
+def test_every_long_command_takes_threads(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([command, "--help"]) == 0
+    assert "--threads THREADS" in capsys.readouterr().out
