@@ -19,6 +19,24 @@ def test_catalogue_table(capsys: pytest.CaptureFixture[str]) -> None:
     assert "Glorot & Bengio 2010" in out and "He et al. 2015" in out
 
 
+def test_catalogue_shows_each_schemes_parameters(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["schemes"]) == 0
+    rows: dict[str, str] = {}  # scheme name -> the text of its row (a wrapped row spans lines)
+    name = ""
+    for line in capsys.readouterr().out.splitlines():
+        cells = line.split("│")
+        if len(cells) < 3:
+            continue
+        name = cells[1].strip() or name
+        rows[name] = rows.get(name, "") + " " + cells[2].strip()
+    rows = {k: v.replace(", ", ",").replace(",", ", ") for k, v in rows.items()}
+    assert "std=1.0" in rows["normal"] and "mean=0.0" in rows["normal"]
+    assert "mode='fan_in'" in rows["he_normal"] and "negative_slope=0.0" in rows["he_normal"]
+    for name in initlab.schemes():  # every spec parameter of every scheme is named
+        for param in initlab.scheme(name).params:
+            assert param in rows[name], (name, param)
+
+
 def test_resolve_one(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["schemes", "He: he_normal", "--fan-in", "100", "--fan-out", "50"]) == 0
     out = capsys.readouterr().out

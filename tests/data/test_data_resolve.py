@@ -330,3 +330,32 @@ def test_bundled_mnist_works_offline() -> None:
     assert abs(float(ds.train_x.double().mean()) * 255 - 33.3184) < 1e-3  # the published mean pixel
     assert torch.bincount(ds.test_y).tolist()[:2] == [980, 1135]
     assert ds.classes == tuple("0123456789")
+
+
+def test_data_dir_without_the_dataset_is_an_error_naming_what_was_looked_for(isolated: Path) -> None:
+    """A --data-dir is never silently replaced by another copy (here: the bundled MNIST)."""
+    empty = isolated / "empty"
+    empty.mkdir()
+    with pytest.raises(InitlabError) as err:
+        load_dataset("mnist", data_dir=empty)
+    msg = str(err.value)
+    assert "does not hold mnist" in msg and str(empty) in msg and "train-images-idx3-ubyte.gz" in msg
+    # one file missing of four: still an error, naming just that file
+    files = make_files(isolated / "partial")
+    (isolated / "partial" / FILES["test_labels"]).unlink()
+    with pytest.raises(InitlabError, match=r"looked for t10k-labels-idx1-ubyte.gz in") as err:
+        load_dataset(info_for(files), data_dir=isolated / "partial")
+    assert FILES["train_images"] not in str(err.value)
+
+
+def test_offline_download_failure_says_once_what_was_tried_and_how_to_provide_the_files(
+    isolated: Path,
+) -> None:
+    info = info_for(make_files(isolated / "elsewhere"), "http://127.0.0.1:9/")  # nothing listens there
+    with pytest.raises(InitlabError) as err:
+        load_dataset(info)
+    msg = str(err.value)
+    url = "http://127.0.0.1:9/" + FILES["train_images"]
+    assert msg.count(url) == 1 and "(3 times)" in msg
+    assert "--data-dir" in msg and "$INITLAB_DATA" in msg and str(isolated / "cache") in msg
+    assert not cached(isolated)  # no part file for a download that never started

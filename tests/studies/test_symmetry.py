@@ -100,3 +100,48 @@ def test_default_cases_follow_the_activation() -> None:
     }
     assert labels["relu"] == ["zeros", "constant(value=0.5)", "uniform(a=-2, b=2)", "He"]
     assert labels["tanh"] == ["zeros", "constant(value=0.5)", "uniform(a=-2, b=2)", "Glorot"]
+
+
+def test_a_diverged_case_is_not_measured_after_it_diverged() -> None:
+    """After ``diverged_at`` the model is frozen: its distinct units, ranks and gradients at later
+    logged steps are null, never numbers that read as if it were still training."""
+    from schema_helpers import validate
+
+    res = symmetry(
+        activation="relu",
+        cases=["uniform(a=-2, b=2)", "He: he_normal"],
+        iterations=20,
+        log_every=1,
+        eval_every=0,
+        rank_batch=50,
+    )
+    dead, live = res.cases
+    at = dead.diverged_at
+    assert at is not None and at < 19 and live.diverged_at is None
+    alive = [it <= at for it in dead.iterations]
+    for series in (*dead.distinct_units, *dead.effective_rank, *dead.grad_norm, *dead.grad_max):
+        assert [v is not None for v in series] == alive
+    assert [v is not None for v in dead.output_grad_max] == alive
+    for series in (*live.distinct_units, *live.effective_rank, live.output_grad_max):
+        assert None not in series
+    doc = res.to_dict()
+    validate(doc, "symmetry")
+    fact = doc["facts"]["cases"][0]
+    assert fact["logged_at"] == at and fact["distinct_units"] == [row[at] for row in dead.distinct_units]
+
+
+def test_a_partial_runs_findings_say_how_many_iterations_ran() -> None:
+    polls = iter(range(1000))
+    res = symmetry(
+        activation="relu",
+        cases=["He: he_normal"],
+        iterations=50,
+        log_every=1,
+        eval_every=0,
+        width=WIDTH,
+        rank_batch=50,
+        should_stop=lambda: next(polls) >= 7,  # stops before the 8th step: 7 ran
+    )
+    assert res.partial and res.iterations_done == 7
+    assert res.findings[0].startswith("Partial run: stopped after 7 iterations (interrupted)")
+    assert "iteration 6" in res.findings[1]  # the case's own line follows, read at the last logged step

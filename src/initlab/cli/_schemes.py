@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import inspect
 import math
 from typing import Any
 
 from .. import scheme, schemes
 from ..core.errors import InitlabError
-from ..schemes import Normal, TruncatedNormal, Uniform, scheme_info
+from ..core.spec import signature_params
+from ..schemes import Normal, SchemeInfo, TruncatedNormal, Uniform, scheme_info
 from ._console import console, table
 
 
@@ -16,7 +18,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p = sub.add_parser(
         "schemes",
         help="list the initialization schemes, or resolve one for given fans",
-        description="Without SPEC: the catalogue (name, distribution, std formula, reference). "
+        description="Without SPEC: the catalogue (name, parameters with their defaults, "
+        "distribution, std formula, reference). "
         "With SPEC (e.g. he_normal or 'normal(std=0.01)'): its std and bounds for a weight "
         "of shape (fan_out, fan_in).",
     )
@@ -30,8 +33,9 @@ def run(args: argparse.Namespace) -> int:
     out = console()
     if args.spec is None:
         infos = [scheme_info(name) for name in schemes()]
-        catalogue = [[i.name, i.distribution, i.formula, i.reference] for i in infos]
-        out.print(table("initlab schemes", ["name", "distribution", "std", "reference"], catalogue))
+        catalogue = [[i.name, parameters(i), i.distribution, i.formula, i.reference] for i in infos]
+        columns = ["name", "parameters", "distribution", "std", "reference"]
+        out.print(table("initlab schemes", columns, catalogue))
         out.print("Resolve one: initlab schemes he_normal --fan-in 100 --fan-out 50")
         return 0
     if args.fan_in <= 0 or args.fan_out <= 0:
@@ -58,6 +62,15 @@ def run(args: argparse.Namespace) -> int:
     rows.append(["reference", sch.info.reference])
     out.print(table(f"{sch.text}", ["field", "value"], [[k, _v(v)] for k, v in rows]))
     return 0
+
+
+def parameters(info: SchemeInfo) -> str:
+    """A scheme's spec parameters as it is written: ``mode='fan_in', gain=1.0``; a parameter
+    without a default is bare (``value``); ``-`` for none."""
+    parts = []
+    for name, p in signature_params(info.law, frozenset({"shape"})).items():
+        parts.append(name if p.default is inspect.Parameter.empty else f"{name}={p.default!r}")
+    return ", ".join(parts) or "-"
 
 
 def _v(v: object) -> object:

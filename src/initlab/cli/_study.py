@@ -30,11 +30,11 @@ from dataclasses import MISSING, Field, dataclass, fields, replace
 from datetime import datetime
 from typing import Any
 
-from ..core.errors import InitlabError
 from ._console import console, progress
 from ._interrupt import graceful_stop
 from ._memory import check_memory
 from ._runfolder import RunFolder
+from ._threads import say_overloaded, threads_for, use_threads
 
 
 @dataclass(frozen=True)
@@ -145,7 +145,12 @@ def add_study(sub: argparse._SubParsersAction[argparse.ArgumentParser], cmd: Stu
     add_config_flags(p, cmd.config)
     if _uses_data(cmd.config):
         p.add_argument("--data-dir", default=None, help="folder holding the dataset's files (searched first)")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch CPU threads (default: the CPUs this process may use, less the load average; at least 1)",
+    )
     if cmd.out is None:
         p.add_argument("--out", required=True, metavar="DIR", help="run folder to write")
     else:
@@ -185,15 +190,13 @@ def run_study(cmd: StudyCommand, args: argparse.Namespace) -> int:
     cfg = config_from_args(cmd, args)
     if cmd.memory is not None:
         check_memory(cmd.memory(cfg), f"{cmd.name} with these sizes")
-    if args.threads is not None:
-        if args.threads <= 0:
-            raise InitlabError(f"--threads must be positive, got {args.threads}")
-        torch.set_num_threads(args.threads)
+    threads = threads_for(args.threads)  # ._threads: --threads, or a default that adapts to the load
     data_dir = getattr(args, "data_dir", None)
     out = args.out
     if cmd.out is not None and out == cmd.out:
         out = out.replace("{time}", datetime.now().strftime("%Y%m%d-%H%M%S"))
     folder = RunFolder(out, force=args.force)  # checked now; created after the dataset is loaded
+    use_threads(threads)
     extra: dict[str, Any] = {"threads": torch.get_num_threads()}
     if _uses_data(cmd.config):
         extra["data_dir"] = data_dir
@@ -230,6 +233,7 @@ def run_study(cmd: StudyCommand, args: argparse.Namespace) -> int:
         folder.discard()  # nothing finished: leave no empty folder behind
         raise
     cmd.report(result, doc, folder)
+    say_overloaded(threads)  # once, after the output
     return 130 if result.partial else 0
 
 

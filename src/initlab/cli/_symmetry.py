@@ -23,19 +23,24 @@ def report(result: SymmetryResult, doc: dict[str, Any], folder: RunFolder) -> No
     out = console()
     rows = []
     for case, fact in zip(result.cases, facts.cases, strict=True):
-        finals = [row[-1] if row else None for row in case.distinct_units]
+        # the last step the model was alive at: a diverged case's later steps measure a frozen model
+        units = " / ".join(str(v) for v in fact.distinct_units)
+        if case.diverged_at is not None and fact.logged_at is not None:
+            units += f" (step {fact.logged_at})"
         acc = fact.test_accuracy_pct
         rows.append(
             [
                 case.label,
-                " / ".join(str(v) for v in finals),
+                units,
                 case.diverged_at,
                 f"{acc:.1f}%" if acc is not None else None,
             ]
         )
     out.print(
         table(
-            "symmetry lab", ["case", "distinct units per layer (last step)", "diverged at", "test acc"], rows
+            "symmetry lab",
+            ["case", "distinct units per layer (last live step)", "diverged at", "test acc"],
+            rows,
         )
     )
     for line in explain(facts):

@@ -50,8 +50,15 @@ from .errors import InitlabError, unknown
 STREAMS: tuple[str, ...] = ("weights", "batches", "inputs", "cotangents", "factory", "init", "diagnose")
 
 
-def check_seed(seed: object, name: str = "seed") -> int:
-    """``seed`` as a non-negative Python int (``InitlabError`` quoting it otherwise)."""
+#: The largest valid seed: every seed a run uses (``seed`` .. ``seed + count - 1``) fits a signed
+#: 64-bit integer, so it survives JSON readers, NumPy and PyTorch unchanged. The one range of every
+#: command and every ``Config.validate``.
+MAX_SEED = 2**63 - 1
+
+
+def check_seed(seed: object, name: str = "seed", count: int = 1) -> int:
+    """``seed`` as a Python int in ``0 .. MAX_SEED``, leaving room for ``count`` consecutive seeds
+    (``seed .. seed + count - 1``: a run's model seeds); ``InitlabError`` quoting it otherwise."""
     try:
         if isinstance(seed, bool):
             raise TypeError
@@ -60,6 +67,10 @@ def check_seed(seed: object, name: str = "seed") -> int:
         raise InitlabError(f"{name} must be an integer, got {seed!r}") from None
     if value < 0:
         raise InitlabError(f"{name} must be >= 0, got {value}")
+    last = value + max(count, 1) - 1
+    if last > MAX_SEED:
+        span = f" (its {count} consecutive seeds run up to {last})" if count > 1 else ""
+        raise InitlabError(f"{name} must be <= {MAX_SEED} (2**63 - 1), got {value}{span}")
     return value
 
 

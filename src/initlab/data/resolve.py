@@ -2,7 +2,9 @@
 
 For each of the four files, the first folder that holds it wins, in this order:
 
-1. ``data_dir`` (``--data-dir``), as ``<dir>/<name>/<file>`` or ``<dir>/<file>``;
+1. ``data_dir`` (``--data-dir``), as ``<dir>/<name>/<file>`` or ``<dir>/<file>``; a ``data_dir`` is
+   a promise: if it does not hold all four files the load is an error naming the files and the
+   folders looked in (it never falls back to another copy silently);
 2. ``$INITLAB_DATA``, the same two layouts;
 3. the copy shipped inside initlab (MNIST only);
 4. the user cache, ``$XDG_CACHE_HOME/initlab/<name>`` (default ``~/.cache/initlab/<name>``);
@@ -79,10 +81,33 @@ def locate(
     """Find (or download) and verify the four files of ``info``."""
     if data_dir is not None and not Path(data_dir).is_dir():
         raise InitlabError(f"--data-dir {str(data_dir)!r} is not a folder")
+    if data_dir is not None:
+        _check_data_dir(info, data_dir)
     found: dict[Role, Located] = {}
     for role in ROLES:
         found[role] = _locate_one(info, info.files[role], data_dir, download, progress, timeout)
     return found
+
+
+def _check_data_dir(info: DatasetInfo, data_dir: str | os.PathLike[str]) -> None:
+    """``InitlabError`` unless ``data_dir`` holds every file of ``info`` (in one of its two layouts)."""
+    folders = [Path(data_dir) / info.name, Path(data_dir)]
+    missing = [f.name for f in info.files.values() if not any((d / f.name).is_file() for d in folders)]
+    if missing:
+        where = " or ".join(repr(str(d)) for d in folders)
+        raise InitlabError(
+            f"--data-dir {str(data_dir)!r} does not hold {info.name}: looked for {', '.join(missing)} "
+            f"in {where}"
+        )
+
+
+def how_to_provide(info: DatasetInfo) -> str:
+    """How a user puts ``info``'s files where initlab finds them without a download."""
+    names = ", ".join(f.name for f in info.files.values())
+    return (
+        f"to work offline, put {names} in a folder and pass --data-dir FOLDER "
+        f"(or set ${ENV_VAR}, or copy them to {cache_dir() / info.name})"
+    )
 
 
 def _locate_one(
@@ -114,7 +139,10 @@ def _locate_one(
         where = ", ".join(sorted({str(f) for _, f in searched}))
         raise InitlabError(f"{info.name}: {file.name} not found in {where} (downloads are off)")
     dest = cache_dir() / info.name / file.name
-    url = download_file(file, info.mirrors, dest, progress=progress, timeout=timeout)
+    try:
+        url = download_file(file, info.mirrors, dest, progress=progress, timeout=timeout)
+    except InitlabError as err:
+        raise InitlabError(f"{info.name}: {err}; {how_to_provide(info)}") from None
     return Located(dest, f"download {url}")
 
 
@@ -167,7 +195,15 @@ def download_file(
             continue
         os.replace(part, dest)
         return url
-    raise InitlabError(f"could not download {file.name}: " + "; ".join(problems))
+    raise InitlabError(f"could not download {file.name}: tried " + "; ".join(_once(problems)))
+
+
+def _once(problems: list[str]) -> list[str]:
+    """Each distinct problem once, with how many times it happened (``(3 times)``)."""
+    counts: dict[str, int] = {}
+    for p in problems:
+        counts[p] = counts.get(p, 0) + 1
+    return [p if n == 1 else f"{p} ({n} times)" for p, n in counts.items()]
 
 
 def _fetch(url: str, part: Path, size: int | None, progress: Progress | None, timeout: float) -> None:

@@ -33,7 +33,7 @@ from ..ensemble import Stack
 from ..measure.series import moving_average, sample_std
 from ..schemes import Scheme, scheme
 from ..train import OPTIMIZERS, SAMPLINGS, TrainConfig, TrainResult, train
-from .config import Progress, ShouldStop, configure, dataset_for, figure_error, option
+from .config import Progress, ShouldStop, check_labels, configure, dataset_for, figure_error, option
 
 #: The ``"schema"`` of results.json (JSON Schema: initlab/studies/schemas/compare.schema.json).
 SCHEMA_ID = "initlab.compare/1"
@@ -92,17 +92,14 @@ class CompareConfig:
             v = getattr(self, name)
             if v <= 0:
                 raise InitlabError(f"{name} must be positive, got {v}")
-        check_seed(self.seed)
+        check_seed(self.seed, count=self.seeds)
         if self.layers < 0:
             raise InitlabError(f"layers (hidden layers) must be >= 0, got {self.layers}")
         if self.bias not in BIAS_MODES:
             raise InitlabError(f"unknown bias mode {self.bias!r}; use one of {', '.join(BIAS_MODES)}")
         dataset_info(self.dataset)
         activation(self.activation)
-        labels = [s.label for s in self.schemes()]
-        dupes = sorted({x for x in labels if labels.count(x) > 1})
-        if dupes:
-            raise InitlabError(f"two --init specs share the label {dupes[0]!r}; label them 'name: spec'")
+        check_labels(self.inits, "--init")
         self.train_config().validate()
 
     def schemes(self) -> list[Scheme]:

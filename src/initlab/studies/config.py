@@ -102,6 +102,24 @@ def configure(cls: type[C], config: C | None, fields: Mapping[str, Any], study: 
     return dataclasses.replace(base, **values)  # type: ignore[type-var]
 
 
+def check_labels(specs: Iterable[str], flag: str) -> None:
+    """The one rule of every study for its list of init specs: each parses, and no two share a
+    label (a label names a curve, a table row and a ``results.json`` entry, so two equal ones would
+    silently merge). ``InitlabError`` quoting both specs otherwise; ``flag`` (``"--init"``,
+    ``"--case"``) is how the user wrote them."""
+    from ..schemes import scheme
+
+    seen: dict[str, str] = {}
+    for text in specs:
+        label = scheme(text).label
+        if label in seen:
+            raise InitlabError(
+                f"two {flag} specs share the label {label!r} ({seen[label]!r} and {text!r}); "
+                "give each its own label: 'name: spec'"
+            )
+        seen[label] = text
+
+
 def figure_error(study: str, name: str, names: Iterable[str]) -> InitlabError:
     """An ``InitlabError`` for a figure name a result does not draw, listing the ones it does."""
     pool = list(names)

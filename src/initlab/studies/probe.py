@@ -47,7 +47,7 @@ from ..ensemble import Stack
 from ..measure import stats
 from ..measure.probe import auto_range, forward_backward, layer_stats
 from ..schemes import Scheme, scheme
-from .config import Progress, ShouldStop, configure, dataset_for, figure_error, option
+from .config import Progress, ShouldStop, check_labels, configure, dataset_for, figure_error, option
 
 #: The ``"schema"`` of results.json (JSON Schema: initlab/studies/schemas/probe.schema.json).
 SCHEMA_ID = "initlab.probe/1"
@@ -108,11 +108,10 @@ class ProbeConfig:
         get_activation(self.activation)
         if not self.inits:
             raise InitlabError("probe needs at least one init spec")
-        for s in self.inits:
-            scheme(s)
+        check_labels(self.inits, "--init")
         for name in ("layers", "width", "samples", "seeds", "bins"):
             _count(name, getattr(self, name))
-        seed_streams.check_seed(self.seed)
+        seed_streams.check_seed(self.seed, count=self.seeds)
         if self.input_dim is not None:
             _count("input_dim", self.input_dim)
         _range(self.hist_range)

@@ -112,7 +112,9 @@ class ReproduceConfig:
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
                 raise InitlabError(f"{name} must be a positive integer, got {v!r}")
-        check_seed(self.seed)
+        check_seed(self.seed, count=max(self.seeds, self.probe_seeds))
+        self.compare_config().validate()  # its parts follow their own commands' rules (labels, seeds)
+        self.symmetry_config().validate()
 
     def compare_config(self) -> CompareConfig:
         return CompareConfig(

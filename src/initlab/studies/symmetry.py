@@ -35,7 +35,7 @@ from ..ensemble import Stack
 from ..measure import distinct_units, effective_rank
 from ..schemes import scheme
 from ..train import OPTIMIZERS, TrainConfig, train
-from .config import Progress, ShouldStop, configure, dataset_for, figure_error, option
+from .config import Progress, ShouldStop, check_labels, configure, dataset_for, figure_error, option
 from .symmetry_findings import explain as explain_facts
 from .symmetry_findings import symmetry_facts
 
@@ -104,8 +104,7 @@ class SymmetryConfig:
             if v <= 0:
                 raise InitlabError(f"{name} must be positive, got {v}")
         get_activation(self.activation)
-        for s in self.specs():
-            scheme(s)
+        check_labels(self.specs(), "--case")
         if self.every() <= 0:
             raise InitlabError(f"log_every must be positive, got {self.every()}")
         check_seed(self.seed)
@@ -119,16 +118,21 @@ class SymmetryConfig:
 
 @dataclass
 class SymmetryCase:
-    """Measurements of one case. Per-layer lists are indexed ``[hidden layer][logged step]``."""
+    """Measurements of one case. Per-layer lists are indexed ``[hidden layer][logged step]``.
+
+    A case that diverged (``diverged_at`` not None) is frozen by the trainer: its measurements at
+    logged steps after ``diverged_at`` would describe a dead model as if it were training, so they
+    are ``None`` (``null`` in ``results.json``); ``train_loss`` is NaN there (the trainer's record).
+    """
 
     label: str
     spec: str
     iterations: list[int]
-    distinct_units: list[list[int]]
-    effective_rank: list[list[float]]
-    grad_norm: list[list[float]]
-    grad_max: list[list[float]]
-    output_grad_max: list[float]
+    distinct_units: list[list[int | None]]
+    effective_rank: list[list[float | None]]
+    grad_norm: list[list[float | None]]
+    grad_max: list[list[float | None]]
+    output_grad_max: list[float | None]
     train_loss: list[float]
     eval_iterations: list[int]
     test_accuracy: list[float]
@@ -256,8 +260,15 @@ class SymmetryObserver:
         g_out = w_out.grad if w_out.grad is not None else torch.zeros_like(w_out)
         self.out_gmax.append(g_out.double().abs().flatten(1).amax(dim=1))
 
-    def series(self, table: list[list[Tensor]], m: int) -> list[list[float]]:
-        return [[float(v[m]) for v in row] for row in table]
+    def series(self, table: list[list[Tensor]], m: int, diverged_at: int | None) -> list[list[float | None]]:
+        """Model ``m``'s values per layer and logged step; ``None`` after ``diverged_at``."""
+        return [self.row(row, m, diverged_at) for row in table]
+
+    def row(self, values: list[Tensor], m: int, diverged_at: int | None) -> list[float | None]:
+        return [
+            float(v[m]) if diverged_at is None or step <= diverged_at else None
+            for step, v in zip(self.steps, values, strict=True)
+        ]
 
 
 def initial_stack(config: SymmetryConfig, dataset: Dataset) -> Stack:
@@ -295,16 +306,19 @@ def run(
     )
     out = []
     for m, sch in enumerate(parsed):
+        dead = res.diverged_at[m]
         out.append(
             SymmetryCase(
                 label=sch.label,
                 spec=sch.spec,
                 iterations=list(rec.steps),
-                distinct_units=[[int(v) for v in row] for row in rec.series(rec.distinct, m)],
-                effective_rank=rec.series(rec.rank, m),
-                grad_norm=rec.series(rec.gnorm, m),
-                grad_max=rec.series(rec.gmax, m),
-                output_grad_max=[float(v[m]) for v in rec.out_gmax],
+                distinct_units=[
+                    [None if v is None else int(v) for v in row] for row in rec.series(rec.distinct, m, dead)
+                ],
+                effective_rank=rec.series(rec.rank, m, dead),
+                grad_norm=rec.series(rec.gnorm, m, dead),
+                grad_max=rec.series(rec.gmax, m, dead),
+                output_grad_max=rec.row(rec.out_gmax, m, dead),
                 train_loss=[float(v) for v in res.train_loss[:, m]],
                 eval_iterations=list(res.eval_iterations),
                 test_accuracy=[float(v) for v in res.eval_accuracy[:, m]],

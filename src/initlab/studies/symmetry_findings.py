@@ -152,6 +152,11 @@ def symmetry_facts(doc: Mapping[str, Any]) -> SymmetryFacts:
 def explain(facts: SymmetryFacts) -> list[str]:
     """One plain sentence per case for the terminal (``initlab symmetry``), from the facts."""
     lines = []
+    if facts.partial:
+        ran = "1 iteration" if facts.iterations == 1 else f"{facts.iterations} iterations"
+        lines.append(
+            f"Partial run: stopped after {ran} (interrupted); every number below is from those {ran}."
+        )
     width = facts.width
     for c in facts.cases:
         if c.logged_at is None:
