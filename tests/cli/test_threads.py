@@ -83,14 +83,21 @@ def test_an_overloaded_run_says_so_once_after_its_output_with_the_suggestion(
     assert json.loads((out / "config.json").read_text())["config"]["threads"] == 2
 
 
-@pytest.mark.parametrize("value", ["0", "-3"])
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("0", "--threads must be a positive integer, got 0"),
+        ("-3", "--threads must be a positive integer, got -3"),
+        ("10000000000000", "--threads 10000000000000 is more than any machine has (at most 4096)"),
+    ],
+)
 def test_bad_threads_is_one_error_line_and_nothing_on_disk(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], value: str
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], value: str, message: str
 ) -> None:
     rc = main([*PROBE, "--threads", value, "--out", str(tmp_path / "run")])
     err = capsys.readouterr().err
     assert rc == 2
-    assert err.strip().splitlines() == [f"error: --threads must be a positive integer, got {value}"]
+    assert err.strip().splitlines() == [f"error: {message}"]
     assert list(tmp_path.iterdir()) == []
 
 

@@ -51,10 +51,15 @@ def load_average() -> float | None:
         return None
 
 
+MAX_THREADS = 4096  #: above this, --threads is a typo (and torch's int32 setter overflows)
+
+
 def choose_threads(requested: int | None, torch_default: int) -> ThreadChoice:
     """The thread count for ``--threads requested`` (None: the adaptive default, see the module)."""
     if requested is not None and requested <= 0:
         raise InitlabError(f"--threads must be a positive integer, got {requested}")
+    if requested is not None and requested > MAX_THREADS:
+        raise InitlabError(f"--threads {requested} is more than any machine has (at most {MAX_THREADS})")
     cpus = min(usable_cpus(), max(1, torch_default))
     load = load_average()
     free = cpus if load is None else cpus - load
