@@ -35,7 +35,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("cli",),
 )
 RANK = {name: rank for rank, names in enumerate(LAYERS) for name in names}
-FACADE = {"__init__", "__main__"}
+FACADE = {"__init__", "__main__", "_startup"}  #: above every layer (_startup: the CLI's start-up guard)
 LAZY_ALLOWED = {("studies", "viz")}  #: (from, to): upward only inside a function body
 
 

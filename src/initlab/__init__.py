@@ -23,6 +23,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from . import _startup
+
+_previous_sigint = _startup.guard()  # Ctrl-C while `initlab` starts (torch imports): exit 130 quietly
+
 from . import studies, theory
 from .activations import activations
 from .core.env import version
@@ -35,6 +39,7 @@ from .studies.reproduce import reproduce
 from .studies.symmetry import symmetry
 from .tools import audit, auto_init_, diagnose, init_, lsuv_
 
+_startup.release(_previous_sigint)
 __version__ = version()
 
 __all__ = [
