@@ -109,6 +109,8 @@ def test_audit_and_diagnose_on_the_meta_device_say_they_cannot() -> None:
         initlab.audit(model)
     with pytest.raises(InitlabError, match="meta device"):
         initlab.diagnose(model, input_shape=(8,))
+    with pytest.raises(InitlabError, match="meta device"):
+        initlab.lsuv_(model, torch.randn(16, 8, generator=_g()), generator=_g())
 
 
 def test_auto_init_that_fails_on_a_layer_leaves_the_model_untouched() -> None:
