@@ -1,8 +1,7 @@
 """The ``initlab`` command line: argument parsing and run folders only.
 
-Each subcommand lives in its own module (``initlab.cli._<name>``) exposing ``add_parser(subparsers)``,
-which registers a parser whose ``run(args) -> int`` is set with ``set_defaults(run=...)``. The study
-commands (probe, compare, symmetry, reproduce, diagnose) declare a ``StudyCommand`` and share one
+Each subcommand lives in its own module (``initlab.cli._<name>``). The study commands (probe,
+compare, symmetry, reproduce, diagnose) declare a ``COMMAND`` (a ``StudyCommand``) and share one
 choreography, :mod:`initlab.cli._study`: flags generated from the study's ``Config``, run folder,
 progress bar, ``--threads``, and SIGINT turned into the study's ``should_stop`` (exit 130, partial).
 ``main(argv) -> int`` is callable from tests: bad input (and an out-of-memory or OS error) prints
@@ -20,7 +19,7 @@ from typing import NoReturn
 
 from ..core.errors import InitlabError
 from ._interrupt import Stop, graceful_stop
-from ._study import StudyCommand, config_from_args
+from ._study import StudyCommand, add_study, config_from_args
 
 #: Subcommand modules, in the order ``--help`` lists them.
 COMMANDS: list[str] = ["_schemes", "_diagnose", "_probe", "_symmetry", "_compare", "_reproduce"]
@@ -45,7 +44,12 @@ def build_parser() -> Parser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks instead of one-line errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for name in COMMANDS:
-        importlib.import_module(f"{__name__}.{name}").add_parser(sub)
+        module = importlib.import_module(f"{__name__}.{name}")
+        command = getattr(module, "COMMAND", None)
+        if isinstance(command, StudyCommand):
+            add_study(sub, command)  # flags generated from the study's Config
+        else:
+            module.add_parser(sub)  # a command of its own (``schemes``): registers its parser and run
     return parser
 
 

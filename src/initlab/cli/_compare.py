@@ -8,7 +8,6 @@ marked ``"partial": true``, and the command exits 130 (a second Ctrl-C aborts at
 
 from __future__ import annotations
 
-import argparse
 import math
 from typing import Any
 
@@ -17,7 +16,7 @@ from ..studies import compare as compare_study
 from ..studies.compare import CompareConfig, CompareResult
 from ._console import console, table
 from ._runfolder import RunFolder
-from ._study import StudyCommand, add_study
+from ._study import StudyCommand
 
 
 def _before(cfg: CompareConfig, ds: Dataset) -> str:
@@ -71,10 +70,6 @@ COMMAND = StudyCommand(
     before=_before,
     memory=memory,
 )
-
-
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    add_study(sub, COMMAND)
 
 
 def summary_table(result: CompareResult) -> Any:

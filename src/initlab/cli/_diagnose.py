@@ -9,7 +9,6 @@ tables and findings; the run writes ``config.json``, ``results.json``
 
 from __future__ import annotations
 
-import argparse
 import math
 from typing import Any
 
@@ -20,9 +19,9 @@ from ..studies.diagnose import DiagnoseConfig, DiagnoseResult, parse_shape
 from ..tools import Audit, Diagnosis
 from ._console import console, table
 from ._runfolder import RunFolder
-from ._study import StudyCommand, add_study
+from ._study import StudyCommand
 
-__all__ = ["COMMAND", "add_parser", "memory", "parse_shape", "report"]
+__all__ = ["COMMAND", "memory", "parse_shape", "report"]
 
 
 def report(result: DiagnoseResult, doc: dict[str, Any], folder: RunFolder) -> None:
@@ -58,10 +57,6 @@ COMMAND = StudyCommand(
     report=report,
     memory=memory,
 )
-
-
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    add_study(sub, COMMAND)
 
 
 def _g(v: float | None) -> str:

@@ -5,7 +5,6 @@ Thin: flags from :class:`~initlab.studies.probe.ProbeConfig`, the run by :mod:`.
 
 from __future__ import annotations
 
-import argparse
 import math
 from typing import Any
 
@@ -13,7 +12,7 @@ from ..studies import probe as probe_study
 from ..studies.probe import ProbeResult, SpecProbe
 from ._console import console, table
 from ._runfolder import RunFolder
-from ._study import StudyCommand, add_study
+from ._study import StudyCommand
 
 
 def report(result: ProbeResult, doc: dict[str, Any], folder: RunFolder) -> None:
@@ -46,10 +45,6 @@ COMMAND = StudyCommand(
     report=report,
     memory=memory,
 )
-
-
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    add_study(sub, COMMAND)
 
 
 def _table(result: ProbeResult, spec_run: SpecProbe) -> tuple[str, list[str], list[list[Any]]]:

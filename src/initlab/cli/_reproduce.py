@@ -10,7 +10,6 @@ marked partial, and the command exits 130 (a second Ctrl-C aborts at once).
 
 from __future__ import annotations
 
-import argparse
 from typing import Any
 
 from ..report import build, derive
@@ -18,7 +17,7 @@ from ..studies import reproduce as reproduce_study
 from ..studies.reproduce import ReproduceConfig, ReproduceResult
 from ._console import console
 from ._runfolder import RunFolder
-from ._study import StudyCommand, add_study
+from ._study import StudyCommand
 
 
 def _base(given: dict[str, Any]) -> ReproduceConfig:
@@ -65,10 +64,6 @@ COMMAND = StudyCommand(
     base=_base,
     document=_document,
 )
-
-
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    add_study(sub, COMMAND)
 
 
 def _answer(findings: dict[str, Any]) -> list[str]:

@@ -140,7 +140,7 @@ def config_from_args(cmd: StudyCommand, args: argparse.Namespace) -> Any:
     return cfg
 
 
-def add_study(sub: argparse._SubParsersAction[argparse.ArgumentParser], cmd: StudyCommand) -> None:
+def add_study(sub: argparse._SubParsersAction[Any], cmd: StudyCommand) -> None:
     p = sub.add_parser(cmd.name, help=cmd.help, description=cmd.description)
     add_config_flags(p, cmd.config)
     if _uses_data(cmd.config):

@@ -6,7 +6,6 @@ here only the printout.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from typing import Any
 
@@ -15,7 +14,7 @@ from ..studies.symmetry import SymmetryResult
 from ..studies.symmetry_findings import SymmetryFacts, explain
 from ._console import console, table
 from ._runfolder import RunFolder
-from ._study import StudyCommand, add_study
+from ._study import StudyCommand
 
 
 def report(result: SymmetryResult, doc: dict[str, Any], folder: RunFolder) -> None:
@@ -73,7 +72,3 @@ COMMAND = StudyCommand(
     bar="symmetry",
     memory=memory,
 )
-
-
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    add_study(sub, COMMAND)
