@@ -27,4 +27,4 @@ def test_cli_ctrl_c_writes_partial_results_and_exits_130(reproduce_interrupted: 
 def test_bad_flags_are_one_line_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert main(["reproduce", "--seeds", "0", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
-    assert "seeds must be a positive integer" in err and err.startswith("error: ") and err.count("\n") == 1
+    assert "seeds must be >= 1, got 0" in err and err.startswith("error: ") and err.count("\n") == 1

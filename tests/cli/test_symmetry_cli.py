@@ -35,7 +35,7 @@ def test_cli_end_to_end(cli_run: CliRunner) -> None:
         (["--activation", "relux"], "unknown activation 'relux'"),
         (["--case", "zeros(1)"], "takes 0 parameter(s)"),
         (["--width", "0"], "width must be positive"),
-        (["--iterations", "0"], "iterations must be a positive integer"),
+        (["--iterations", "0"], "iterations must be >= 1, got 0"),
     ],
 )
 def test_cli_bad_input(

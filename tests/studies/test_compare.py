@@ -116,7 +116,7 @@ def test_seeds_and_biases(mnist: Dataset) -> None:
         ({"bias": "random"}, "unknown bias mode 'random'"),
         ({"layers": -1}, "layers \\(hidden layers\\) must be >= 0"),
         ({"seeds": 0}, "seeds must be positive"),
-        ({"iterations": -5}, "iterations must be a positive integer"),
+        ({"iterations": -5}, "iterations must be >= 1, got -5"),
         ({"lr": -0.1}, "learning rate must be a positive number"),
         ({"optimizer": "sgdd"}, "unknown optimizer 'sgdd'"),
     ],

@@ -176,8 +176,8 @@ def test_progress_reaches_total(mnist: Dataset) -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"iterations": 0}, "iterations must be a positive integer"),
-        ({"batch_size": -1}, "batch_size must be a positive integer"),
+        ({"iterations": 0}, "iterations must be >= 1, got 0"),
+        ({"batch_size": -1}, "batch_size must be >= 1, got -1"),
         ({"lr": 0.0}, "learning rate must be a positive number"),
         ({"lr": float("nan")}, "learning rate must be a positive number"),
         ({"optimizer": "adamw"}, "unknown optimizer 'adamw' \\(did you mean: adam"),

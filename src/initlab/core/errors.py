@@ -7,6 +7,7 @@ line on the command line is enough to fix the mistake.
 from __future__ import annotations
 
 import difflib
+import operator
 from collections.abc import Iterable
 
 
@@ -30,3 +31,20 @@ def unknown(kind: str, name: str, candidates: Iterable[str]) -> InitlabError:
     if not hint:
         hint = f"; known: {', '.join(pool)}"
     return InitlabError(f"unknown {kind} {name!r}{hint}")
+
+
+def check_int(value: object, name: str, minimum: int = 1) -> int:
+    """``value`` as a Python int ``>= minimum`` (a bool is not an integer); ``InitlabError`` quoting it.
+
+    >>> check_int(3, "layers"), check_int(0, "eval_every", minimum=0)
+    (3, 0)
+    """
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        n = operator.index(value)  # type: ignore[arg-type]
+    except TypeError:
+        raise InitlabError(f"{name} must be an integer, got {value!r}") from None
+    if n < minimum:
+        raise InitlabError(f"{name} must be >= {minimum}, got {n}")
+    return n

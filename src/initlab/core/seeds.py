@@ -40,11 +40,10 @@ True
 from __future__ import annotations
 
 import hashlib
-import operator
 
 import torch
 
-from .errors import InitlabError, unknown
+from .errors import InitlabError, check_int, unknown
 
 #: The named streams (see the module docstring).
 STREAMS: tuple[str, ...] = ("weights", "batches", "inputs", "cotangents", "factory", "init", "diagnose")
@@ -59,14 +58,7 @@ MAX_SEED = 2**63 - 1
 def check_seed(seed: object, name: str = "seed", count: int = 1) -> int:
     """``seed`` as a Python int in ``0 .. MAX_SEED``, leaving room for ``count`` consecutive seeds
     (``seed .. seed + count - 1``: a run's model seeds); ``InitlabError`` quoting it otherwise."""
-    try:
-        if isinstance(seed, bool):
-            raise TypeError
-        value = operator.index(seed)  # type: ignore[arg-type]
-    except TypeError:
-        raise InitlabError(f"{name} must be an integer, got {seed!r}") from None
-    if value < 0:
-        raise InitlabError(f"{name} must be >= 0, got {value}")
+    value = check_int(seed, name, minimum=0)
     last = value + max(count, 1) - 1
     if last > MAX_SEED:
         span = f" (its {count} consecutive seeds run up to {last})" if count > 1 else ""

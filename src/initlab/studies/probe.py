@@ -27,7 +27,6 @@ the spread (population std), min and max over seeds.
 from __future__ import annotations
 
 import math
-import operator
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -40,7 +39,7 @@ from .. import theory
 from ..activations import Activation
 from ..activations import activation as get_activation
 from ..core import seeds as seed_streams
-from ..core.errors import InitlabError
+from ..core.errors import InitlabError, check_int
 from ..core.io import to_jsonable
 from ..data import Dataset, load_dataset
 from ..ensemble import Stack
@@ -110,10 +109,10 @@ class ProbeConfig:
             raise InitlabError("probe needs at least one init spec")
         check_labels(self.inits, "--init")
         for name in ("layers", "width", "samples", "seeds", "bins"):
-            _count(name, getattr(self, name))
+            check_int(getattr(self, name), name)
         seed_streams.check_seed(self.seed, count=self.seeds)
         if self.input_dim is not None:
-            _count("input_dim", self.input_dim)
+            check_int(self.input_dim, "input_dim")
         _range(self.hist_range)
 
     def to_dict(self) -> dict[str, Any]:
@@ -376,18 +375,6 @@ class ProbeResult:
 
 
 # -- the probe -------------------------------------------------------------------------------------
-
-
-def _count(name: str, value: object, minimum: int = 1) -> int:
-    try:
-        if isinstance(value, bool):
-            raise TypeError
-        n = operator.index(value)  # type: ignore[arg-type]
-    except TypeError:
-        raise InitlabError(f"{name} must be an integer, got {value!r}") from None
-    if n < minimum:
-        raise InitlabError(f"{name} must be >= {minimum}, got {n}")
-    return n
 
 
 def _range(hist_range: Sequence[float] | None) -> tuple[float, float] | None:

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..core.env import environment
-from ..core.errors import InitlabError
+from ..core.errors import InitlabError, check_int
 from ..core.io import to_jsonable
 from ..core.seeds import check_seed
 from ..data import Dataset, load_dataset
@@ -109,9 +109,7 @@ class ReproduceConfig:
             "iterations",
             "seeds",
         ):
-            v = getattr(self, name)
-            if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
-                raise InitlabError(f"{name} must be a positive integer, got {v!r}")
+            check_int(getattr(self, name), name)
         check_seed(self.seed, count=max(self.seeds, self.probe_seeds))
         self.compare_config().validate()  # its parts follow their own commands' rules (labels, seeds)
         self.symmetry_config().validate()

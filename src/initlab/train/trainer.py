@@ -39,7 +39,7 @@ from typing import Any, Literal
 import torch
 from torch import Tensor
 
-from ..core.errors import InitlabError
+from ..core.errors import InitlabError, check_int
 from ..core.io import to_jsonable
 from ..data import Dataset
 from ..ensemble import Stack
@@ -75,9 +75,7 @@ class TrainConfig:
     def validate(self) -> None:
         """Raise ``InitlabError`` naming the first bad setting."""
         for name in ("iterations", "batch_size", "eval_batch", "log_every"):
-            v = getattr(self, name)
-            if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
-                raise InitlabError(f"{name} must be a positive integer, got {v!r}")
+            check_int(getattr(self, name), name)
         if not isinstance(self.eval_every, int) or self.eval_every < 0:
             raise InitlabError(f"eval_every must be a non-negative integer, got {self.eval_every!r}")
         if self.eval_size is not None and self.eval_size <= 0:
