@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .ensemble import Ensemble, InitFn
 from .stack import Stack
 
-__all__ = ["Stack"]
+__all__ = ["Ensemble", "InitFn", "Stack"]
