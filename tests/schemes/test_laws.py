@@ -96,7 +96,7 @@ def test_an_inconsistent_law_cannot_be_constructed() -> None:
         (lambda: Orthogonal(1.0, (5,)), r"at least 2 dims, got shape \(5,\)"),
         (lambda: Identity((2, 2, 2, 2, 2, 2)), "identity supports 2-D and conv"),
         (lambda: Sparse(1.5, 1.0, (4, 4)), "sparsity=1.5 must be in"),
-        (lambda: Sparse(0.5, 1.0, (4,)), r"sparse needs a weight of at least 2 dims .*got shape \(4,\)"),
+        (lambda: Sparse(0.5, 1.0, (4,)), r"sparse needs a weight of at least 2 dims, got shape \(4,\)"),
         (lambda: Constant(math.inf), "constant: value=inf"),
     ],
 )
