@@ -95,7 +95,7 @@ def table(columns: Sequence[str], rows: Iterable[Sequence[Any]], *, caption: str
             for v, a in zip(row, align, strict=False)
         )
         lines.append(f"<tr>{cells}</tr>")
-    cap = f"<caption>{escape(caption)}</caption>" if caption else ""
+    cap = f'<caption style="text-align:left">{escape(caption)}</caption>' if caption else ""
     out = f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{''.join(lines)}</tbody></table>"
     if len(body) > SCROLL_ROWS:
         out = f'<div style="max-height:{1.9 * SCROLL_ROWS:.0f}em;overflow:auto">{out}</div>'

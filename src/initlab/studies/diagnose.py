@@ -211,9 +211,11 @@ class DiagnoseResult:
         how = "lsuv" if cfg.lsuv else (cfg.init or "as built")
         facts = [cfg.target, f"input {(cfg.batch, *cfg.input_shape)}", f"init: {how}", f"seed {cfg.seed}"]
         found, table = self.diagnosis.html_parts()
-        warned = html.bullets(w.message for w in self.audit.warnings)
+        parts: list[html.Markup | str] = ["Findings:", found]
+        if self.audit.warnings:
+            parts += ["Audit:", html.bullets(w.message for w in self.audit.warnings)]
         figure = (self, "std_per_layer", "forward std and backward gradient per layer")
-        return card("initlab diagnose", found, warned, table, facts=facts, figure=figure)
+        return card("initlab diagnose", *parts, table, facts=facts, figure=figure)
 
 
 def run(

@@ -92,7 +92,7 @@ class LSUVResult:
         ]
         table = html.table(["layer", "type", "updates", "output std", "scale", "outcome"], rows)
         facts = [
-            f"target std {html.number(self.target_std)} +- {html.number(self.tol * self.target_std)}",
+            f"target std {html.number(self.target_std)} ± {html.number(self.tol * self.target_std)}",
             "converged" if self.converged else "not converged",
         ]
         return str(html.card("initlab LSUV", table, facts=facts))
