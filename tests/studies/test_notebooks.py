@@ -16,6 +16,7 @@ import json
 import re
 import sys
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -23,8 +24,8 @@ import pytest
 import initlab.studies
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "docs" / "notebooks"
-#: Every study module of ``initlab.studies`` (the lower-case names of its ``__all__``).
-STUDIES = sorted(name for name in initlab.studies.__all__ if name.islower())
+#: Every study module of ``initlab.studies`` (the modules its ``__all__`` names).
+STUDIES = sorted(n for n in initlab.studies.__all__ if isinstance(getattr(initlab.studies, n), ModuleType))
 _IMG = re.compile(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"')
 _BAR = re.compile(r'class="initlab-progress".*?<progress value="(\d+)" max="(\d+)"')
 

@@ -75,7 +75,7 @@ class NotebookBar:
 
     def close(self) -> None:
         """The final state: done, or where the run stopped (only if the bar was shown)."""
-        if self.handle is not None:
+        if self.shown > -float("inf"):
             self._show(self.html(final=True))
 
 
