@@ -1,10 +1,16 @@
-"""initlab.core.html: the escaped fragments every result's ``_repr_html_`` is built from."""
+"""initlab.core.html: the escaped fragments every result's ``_repr_html_`` is built from; and
+``in_notebook``, which tells a Jupyter kernel (HTML output, inline figures) from other Python."""
 
 from __future__ import annotations
 
 import base64
 import re
+import sys
+import types
 
+import pytest
+
+from initlab.core.env import in_notebook
 from initlab.core.html import SCROLL_ROWS, Markup, bullets, card, escape, image, number, percent, table
 
 EVIL = "<script>alert('x')</script>"
@@ -42,3 +48,17 @@ def test_image_is_an_inline_data_uri_with_escaped_alt() -> None:
     assert data is not None
     assert base64.b64decode(data.group(1)) == png
     assert data.group(2) == "a &quot;b&quot; &lt;c&gt;"
+
+
+def test_in_notebook_means_an_ipython_kernel(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Shell:
+        def __init__(self, kernel: object) -> None:
+            self.kernel = kernel
+
+    fake = types.ModuleType("IPython")
+    monkeypatch.setitem(sys.modules, "IPython", fake)
+    for shell, expected in [(None, False), (Shell(None), False), (Shell(object()), True)]:
+        fake.get_ipython = lambda shell=shell: shell  # type: ignore[attr-defined]
+        assert in_notebook() is expected
+    monkeypatch.delitem(sys.modules, "IPython")
+    assert in_notebook() is False  # plain Python: IPython never imported

@@ -106,3 +106,7 @@ def test_notebook_runs_and_shows_its_result(executed: dict[str, list[dict[str, A
     assert bars and all(done == total for done, total in bars), bars  # every bar reached its end
     errors = [o for c in executed[name] for o in c["outputs"] if o["output_type"] == "error"]
     assert not errors
+    # `result.figure(name)` in a cell shows the figure (the kernel's inline backend, not Agg)
+    for cell in executed[name]:
+        if ".figure(" in cell["source"]:
+            assert any("image/png" in o.get("data", {}) for o in cell["outputs"]), cell["source"]
