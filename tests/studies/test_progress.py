@@ -20,6 +20,11 @@ def test_silent_unless_asked(capfd: pytest.CaptureFixture[str]) -> None:
     assert capfd.readouterr() == ("", "")
 
 
+def test_download_progress_true_shows_a_bar_only_for_a_download(capfd: pytest.CaptureFixture[str]) -> None:
+    r = initlab.compare(iterations=2, layers=1, width=4, eval_every=2, download_progress=True)
+    assert r.dataset["name"] == "mnist" and capfd.readouterr() == ("", "")  # shipped: nothing to fetch
+
+
 def test_progress_true_outside_a_notebook_is_a_terminal_bar_on_stderr(
     capfd: pytest.CaptureFixture[str],
 ) -> None:
