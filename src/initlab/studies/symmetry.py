@@ -223,14 +223,8 @@ class SymmetryResult:
                     c.diverged_at if c.diverged_at is not None else "-",
                 ]
             )
-        columns = [
-            "case",
-            "spec",
-            f"distinct units per layer (of {self.width})",
-            "train loss",
-            "test accuracy",
-        ]
-        columns.append("diverged at")
+        units_of = f"distinct units per layer (of {self.width})"
+        columns = ["case", "spec", units_of, "last train loss", "test accuracy", "diverged at"]
         facts = [
             f"{self.activation}, {'-'.join(str(w) for w in self.widths)}, {self.dataset}",
             f"{self.iterations_done} iterations" + (" (stopped early)" if self.partial else ""),
