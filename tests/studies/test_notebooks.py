@@ -77,6 +77,7 @@ def executed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dict[st
     )
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("JUPYTER_PATH", str(jupyter_path))
+        mp.setenv("JUPYTER_RUNTIME_DIR", str(jupyter_path / "runtime"))  # connection files: not in $HOME
         client.execute()  # raises CellExecutionError, naming the cell, on any error
     return {name: combined.cells[a:b] for name, (a, b) in spans.items()}
 
