@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
+from ..core import html
 from ..core.errors import InitlabError
 from ..core.io import to_jsonable
 from ..core.seeds import check_seed, derive, generator
@@ -30,6 +31,8 @@ from ..ensemble import load_factory, split_target
 from ..schemes import init_, scheme
 from ..tools import Audit, AutoInitPlan, Diagnosis, LSUVResult, audit, auto_init_, diagnose, lsuv_
 from .config import Progress, ShouldStop, figure_error, option
+from .display import card
+from .progress import progress_bar
 
 
 def parse_shape(text: str) -> tuple[int, ...]:
@@ -161,20 +164,43 @@ class DiagnoseResult:
 
         return std_per_layer(self.diagnosis, **options)
 
+    def _repr_html_(self) -> str:
+        """Jupyter's display: what re-initialised the model, the diagnosis's findings, the audit's
+        warnings, the per-layer table and the ``std_per_layer`` figure."""
+        cfg = self.config
+        how = "lsuv" if cfg.lsuv else (cfg.init or "as built")
+        facts = [cfg.target, f"input {(cfg.batch, *cfg.input_shape)}", f"init: {how}", f"seed {cfg.seed}"]
+        found, table = self.diagnosis.html_parts()
+        parts: list[html.Markup | str] = ["Findings:", found]
+        if self.audit.warnings:
+            parts += ["Audit:", html.bullets(w.message for w in self.audit.warnings)]
+        figure = (self, "std_per_layer", "forward std and backward gradient per layer")
+        return card("initlab diagnose", *parts, table, facts=facts, figure=figure)
+
 
 def run(
     config: DiagnoseConfig,
     *,
     dataset: Dataset | None = None,
-    progress: Progress | None = None,
+    progress: Progress | bool | None = None,
     should_stop: ShouldStop | None = None,
 ) -> DiagnoseResult:
     """Build, optionally re-initialise, audit and diagnose the model of ``config`` (module docstring).
 
     ``dataset`` is not used (the input is N(0, 1)), nor is ``should_stop`` (one pass);
-    ``progress`` gets ``(1, 1)`` at the end.
+    ``progress`` gets ``(1, 1)`` at the end (``progress=True``: a bar,
+    :mod:`initlab.studies.progress`).
     """
     config.validate()
+    with progress_bar(progress, "diagnose") as tick:
+        result = _diagnose(config)
+        if tick is not None:
+            tick(1, 1)
+    return result
+
+
+def _diagnose(config: DiagnoseConfig) -> DiagnoseResult:
+    """The work of :func:`run` on a validated config."""
     model = load_model(config.target, config.seed)
     result_init: dict[str, Any] | None = None
     plan: AutoInitPlan | None = None
@@ -197,6 +223,4 @@ def run(
         batch_size=config.batch,
         generator=generator(config.seed, "diagnose"),
     )
-    if progress is not None:
-        progress(1, 1)
     return DiagnoseResult(config, model, aud, diag, result_init, plan, lsuv_result)

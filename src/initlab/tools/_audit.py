@@ -31,6 +31,7 @@ from typing import Any, Literal
 import torch
 from torch import Tensor, nn
 
+from ..core import html
 from ..core.errors import InitlabError
 from ..core.io import to_jsonable
 from ..schemes import fans
@@ -108,6 +109,32 @@ class Audit:
         """The fields as plain JSON values (:func:`initlab.core.io.to_jsonable`)."""
         out: dict[str, Any] = to_jsonable(self)
         return out
+
+    def _repr_html_(self) -> str:
+        """Jupyter's display: the warnings and one row per weight (:mod:`initlab.core.html`)."""
+        return str(html.card("initlab audit", *self.html_parts(), facts=[f"{len(self.weights)} weights"]))
+
+    def html_parts(self) -> list[html.Markup]:
+        """The display's body: the warnings (or that there are none) and the per-weight table."""
+        warned = (
+            html.bullets(w.message for w in self.warnings)
+            if self.warnings
+            else html.paragraph("No warnings.")
+        )
+        rows = [
+            [
+                w.name,
+                "x".join(str(d) for d in w.shape),
+                w.scheme,
+                html.percent(w.confidence),
+                w.std,
+                w.expected_std,
+                w.followed_by or "-",
+            ]
+            for w in self.weights
+        ]
+        columns = ["weight", "shape", "scheme", "confidence", "std", "scheme's std", "followed by"]
+        return [warned, html.table(columns, rows)]
 
 
 def audit(model: nn.Module | Tensor) -> Audit:

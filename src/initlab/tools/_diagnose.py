@@ -19,6 +19,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from ..core import html
 from ..core.errors import InitlabError
 from ..core.io import to_jsonable
 from ..measure import Call, Recorder, frozen_buffers
@@ -107,6 +108,46 @@ class Diagnosis:
         out["findings"] = [f.to_dict() for f in self.findings]
         out["layers"] = [la.to_dict() for la in self.layers]
         return out
+
+    def _repr_html_(self) -> str:
+        """Jupyter's display: the findings and the per-layer table (:mod:`initlab.core.html`)."""
+        return str(html.card("initlab diagnosis", *self.html_parts(), facts=self.html_facts()))
+
+    def html_facts(self) -> list[str]:
+        """The display's line of facts: input, mode, forward and backward depth ratios."""
+        facts = [f"input {tuple(self.input_shape)}", "train mode" if self.training else "eval mode"]
+        for direction in ("forward", "backward"):
+            d = self.depth(direction)
+            if d is not None:
+                facts.append(f"{direction} ratio {html.number(d.ratio, 3)} ({d.first} -> {d.last})")
+        return facts
+
+    def html_parts(self) -> list[html.Markup]:
+        """The display's body: the findings (or that there are none) and one row per layer call."""
+        found = (
+            html.bullets(f.message for f in self.findings)
+            if self.findings
+            else html.paragraph("No findings: no vanishing, exploding, dead, saturated or non-finite layer.")
+        )
+        rows = [
+            [
+                la.name,
+                la.type,
+                "x".join(str(d) for d in la.shape),
+                la.mean,
+                la.std,
+                la.signal_std,
+                html.percent(la.dead_fraction),
+                html.percent(la.saturated_fraction),
+                la.nonfinite,
+                la.grad_norm,
+                ", ".join(la.flags),
+            ]
+            for la in self.layers
+        ]
+        columns = ["layer", "type", "output", "mean", "std", "signal std", "dead", "saturated"]
+        columns += ["non-finite", "grad norm", "flags"]
+        return [found, html.table(columns, rows)]
 
 
 def _as_inputs(
