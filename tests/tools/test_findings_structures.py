@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import torch
+from structures_findings import LlamaLike, MixerLike, ResNetLike, ViTLike, middle_growth_mlp
 
 import initlab
 from initlab.tools import EXPLODING, Diagnosis
-from structures_findings import LlamaLike, MixerLike, ResNetLike, ViTLike, middle_growth_mlp
 
 
 def _g(seed: int) -> torch.Generator:
