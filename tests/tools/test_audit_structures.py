@@ -5,11 +5,11 @@ from __future__ import annotations
 import math
 
 import torch
+from structures_findings import BertLike, MixerLike, ViTLike
 from torch import nn
 
 import initlab
 from initlab.tools import identify
-from structures_findings import BertLike, MixerLike, ViTLike
 
 
 def _g(seed: int) -> torch.Generator:
