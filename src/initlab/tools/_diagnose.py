@@ -117,6 +117,7 @@ class Diagnosis:
             out[f"{direction}_ratio"] = None if d is None else d.ratio
             out[f"{direction}_per_layer"] = None if d is None else d.per_layer
             out[f"{direction}_depth"] = None if d is None else d.to_dict()
+        out["path"] = [to_jsonable(p) for p in self.path]
         out["zeros"] = dict(self.zeros)
         out["findings"] = [f.to_dict() for f in self.findings]
         out["layers"] = [la.to_dict() for la in self.layers]
