@@ -104,7 +104,8 @@ class DiagnoseConfig:
             )
         if self.input_dtype == "float" and self.vocab is not None:
             raise InitlabError(
-                f"--vocab {self.vocab} is for integer tokens: add --input-dtype long (float inputs are N(0, 1))"
+                f"--vocab {self.vocab} is for integer tokens: add --input-dtype long "
+                f"(float inputs are N(0, 1))"
             )
         if self.vocab is not None:
             check_int(self.vocab, "--vocab")

@@ -238,12 +238,12 @@ def _warnings(entries: list[WeightAudit], slopes: dict[str, float], outputs: set
         out.append(AuditWarning("torch_default_relu", msg, tuple(w.name for w in relu), factor))
     trunc = [w for w in entries if w.absolute_bounds]
     if trunc:
-        parts = []
+        found: list[str] = []
         for w in trunc:
             if w.clamped:
                 rest = w.expected_std  # the std of the law fitted to the other entries
                 far = 2.0 / rest if rest > 0 else math.inf
-                parts.append(
+                found.append(
                     f"{w.name} has {w.clamped} entr{'y' if w.clamped == 1 else 'ies'} at exactly +-2.0, "
                     f"{far:.0f} std from the rest (std {rest:.3g}): the clamp of trunc_normal_'s bounds "
                     f"(its inverse-CDF draw hit u = +-1, erfinv(+-1) = +-inf, clamped to the bound), an "
@@ -252,13 +252,13 @@ def _warnings(entries: list[WeightAudit], slopes: dict[str, float], outputs: set
             else:
                 sigma = abs_sigma(w.std)
                 at = f"+-{2 / sigma:.3g} std of the parent normal (std {sigma:.3g})" if sigma else "+-2"
-                parts.append(
+                found.append(
                     f"{w.name} is cut at +-2 (entries' std {w.std:.3g}, none beyond): the truncation "
                     f"sits at {at}, identified as {w.scheme}"
                 )
         msg = (
             f"torch.nn.init.trunc_normal_'s bounds a=-2, b=2 are absolute, not in units of std: "
-            f"{'; '.join(parts)}. To truncate at +-2 std pass a=-2*std, b=2*std (initlab: "
+            f"{'; '.join(found)}. To truncate at +-2 std pass a=-2*std, b=2*std (initlab: "
             f"trunc_normal(std=...), whose bounds are in std units)."
         )
         out.append(AuditWarning("trunc_normal_absolute", msg, tuple(w.name for w in trunc)))
