@@ -14,8 +14,9 @@
   minimum over earlier point ``i`` and later point ``j`` of ``s_j / s_i``) below ``VANISHING`` (0.1)
   is vanishing, the largest *rise* above ``EXPLODING`` (10) exploding, wherever on the path it
   happens (growth in the middle that later shrinks back is caught, as both). The message names the span and
-  the steps that make up most of the change (the largest steps of the smoothed profile, up to 4,
-  until they account for 80% of its log), and the mean factor per step over the span. ``ratio`` is
+  the steps that make up most of the change (the largest steps of the smoothed profile, if at most
+  4 of them account for 80% of its log; else it is "spread over the span"), and the mean factor per
+  step over the span. ``ratio`` is
   the change from the first to the last point (of the smoothed profile).
   The *signal std* is the std across the batch per unit, root-mean-squared over units: the part of
   an output that depends on the input (a per-unit constant such as a bias does not count; in a deep
@@ -169,7 +170,9 @@ class Depth:
         return self.ratio ** (1.0 / self.steps) if self.ratio > 0 else 0.0
 
     def changes(self, span: tuple[int, int], *, share: float = 0.8, most: int = 4) -> list[tuple[str, float]]:
-        """The steps inside ``span`` that make up most of its change: ``(point reached, factor)``."""
+        """The steps inside ``span`` that make up ``share`` of its change (in log), the largest first,
+        as ``(point reached, factor)``: at most ``most`` of them, ``[]`` when the change is spread
+        wider than that."""
         i, j = span
         total = self.smoothed[j] - self.smoothed[i]
         steps = [(self.smoothed[k] - self.smoothed[k - 1], k) for k in range(i + 1, j + 1)]
@@ -180,8 +183,8 @@ class Depth:
             out.append((self.names[k], math.exp(d)))
             acc += d
             if abs(acc) >= share * abs(total):
-                break
-        return out
+                return out
+        return []
 
     def to_dict(self) -> dict[str, Any]:
         """The path, its raw values, fall/rise with their spans, and the overall ratio."""
@@ -380,7 +383,7 @@ def _depth_finding(
     where = (
         f"along the main path ({d.steps + 1} block outputs)"
         if d.path == "blocks"
-        else f"over {d.steps + 1} weighted layers (the head not counted)"
+        else f"over {d.steps + 1} weighted layers (the last one, a head, not counted)"
     )
     if direction == "forward":
         what = f"{kind} signal: the signal std {verb}"
@@ -388,10 +391,13 @@ def _depth_finding(
         what = f"{kind} gradient: the gradient norm {verb} (from the output back)"
     i, j = span
     per = factor ** (1.0 / (j - i)) if factor > 0 else 0.0
-    at = ", ".join(f"{name} (x{f:.3g})" for name, f in d.changes(span))
+    steps = d.changes(span)
+    at = ", ".join(f"{name} (x{f:.3g})" for name, f in steps)
+    at = f"most of it at {at}" if steps else "spread over the span"
     msg = (
-        f"{what} {where}: x{factor:.3g} from {d.values[i]:.3g} at {d.names[i]} to {d.values[j]:.3g} at "
-        f"{d.names[j]}, x{per:.3g} per step (flagged {bound}); most of it at {at}"
+        f"{what} {where}: x{factor:.3g} from {math.exp(d.smoothed[i]):.3g} at {d.names[i]} to "
+        f"{math.exp(d.smoothed[j]):.3g} at {d.names[j]} (running median of 3), x{per:.3g} per step "
+        f"(flagged {bound}); {at}"
     )
     return Finding(kind, direction, msg, (d.names[i], d.names[j]), factor)
 
