@@ -1,7 +1,8 @@
 """The network's main path: the repeated blocks whose outputs carry the signal (the residual stream).
 
 A *block class* is a module class (not a plain ``nn.Sequential``/``nn.ModuleList``/``nn.ModuleDict``,
-not a leaf, not the model itself) that holds a Linear/ConvNd layer and has at least ``MIN_BLOCKS`` (3)
+not a leaf, not the model itself) that holds a weight matrix (a parameter of 2 or more dims: Linear,
+ConvNd, Hugging Face's ``Conv1D``, attention projections) and has at least ``MIN_BLOCKS`` (3)
 instances in the model: a ResNet's ``Bottleneck``, a ViT's ``EncoderBlock``, a Mixer's
 ``MixerBlock``, a transformer's ``DecoderLayer``. A class is *dominated* when most of its instances sit
 inside instances of another block class (a Mixer's ``Mlp`` inside its ``MixerBlock``, an attention
@@ -28,7 +29,6 @@ from torch import Tensor, nn
 from torch.utils.hooks import RemovableHandle
 
 from ..measure import first_tensor
-from ..schemes import WEIGHTED
 
 MIN_BLOCKS = 3  #: instances of a module class that make it a repeated block
 _CONTAINERS = (nn.Sequential, nn.ModuleList, nn.ModuleDict)
@@ -41,7 +41,7 @@ def blocks(model: nn.Module) -> list[str]:
     for name, mod in mods.items():
         if not name or type(mod) in _CONTAINERS or next(mod.children(), None) is None:
             continue
-        if any(isinstance(m, WEIGHTED) for m in mod.modules()):
+        if any(p.dim() >= 2 for p in mod.parameters()):  # holds a weight matrix (Linear, Conv1D, ...)
             groups.setdefault(type(mod), []).append(name)
     cands = {cls: names for cls, names in groups.items() if len(names) >= MIN_BLOCKS}
 
