@@ -4,13 +4,15 @@
 ``PACKAGE.MODULE:FACTORY`` (the current folder is importable, as with ``python -m``) and calls it
 with no arguments; optionally re-initialises the model (``init="auto"`` or a scheme spec, or
 ``lsuv=True``); audits its weights (:func:`initlab.audit`); and runs :func:`initlab.diagnose` on a
-batch of ``batch`` N(0, 1) inputs of shape ``input_shape`` (one sample's shape).
+batch of ``batch`` inputs of shape ``input_shape`` (one sample's shape): N(0, 1) values by default,
+or, with ``input_dtype="long"`` and ``vocab=N``, integer tokens drawn uniformly from ``[0, N)`` (for
+language models: an ``nn.Embedding`` first), e.g. ``input_shape=(128,)`` for 128 tokens per sample.
 
 Seeds (:mod:`initlab.core.seeds`): the factory runs with the global RNG seeded from the ``factory``
 stream of ``seed`` inside ``torch.random.fork_rng`` -- a user's factory takes no generator, and the
 global state is restored afterwards, so nothing outside the call sees it; the re-initialisation
 draws from the ``init`` stream, the LSUV batch from ``inputs``, and :func:`initlab.diagnose` its
-input and cotangent from the ``diagnose`` stream.
+input (N(0, 1) values, or the tokens) and cotangent from the ``diagnose`` stream.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import torch
 from torch import nn
 
 from ..core import html
-from ..core.errors import InitlabError
+from ..core.errors import InitlabError, check_int
 from ..core.io import to_jsonable
 from ..core.seeds import check_seed, derive, generator
 from ..data import Dataset
@@ -46,6 +48,9 @@ def parse_shape(text: str) -> tuple[int, ...]:
     return dims
 
 
+DTYPES = ("float", "long")  #: the input dtypes of ``initlab diagnose``
+
+
 @dataclass(frozen=True)
 class DiagnoseConfig:
     """Everything that defines a diagnose run (the ``initlab diagnose`` arguments, one to one)."""
@@ -56,7 +61,13 @@ class DiagnoseConfig:
     input_shape: tuple[int, ...] = option(
         None, "shape of ONE sample, e.g. 100 or 1,28,28", required=True, parse=parse_shape
     )
-    batch: int = option(256, "batch size of the N(0, 1) input")
+    batch: int = option(256, "batch size of the input")
+    input_dtype: str = option(
+        "float", "input values: float (N(0, 1)) or long (integer tokens, needs --vocab)", choices=DTYPES
+    )
+    vocab: int | None = option(
+        None, "with --input-dtype long: tokens drawn uniformly from 0..N-1", metavar="N", default_text=""
+    )
     init: str | None = option(
         None,
         "re-initialise first: 'auto' or a scheme spec",
@@ -85,6 +96,20 @@ class DiagnoseConfig:
             raise InitlabError(
                 f"--batch {self.batch} must be at least 2 (dead units and signal std need a batch)"
             )
+        if self.input_dtype not in DTYPES:
+            raise InitlabError(f"input_dtype {self.input_dtype!r} must be one of {', '.join(DTYPES)}")
+        if self.input_dtype == "long" and self.vocab is None:
+            raise InitlabError(
+                "--input-dtype long needs --vocab N: integer tokens are drawn from 0..N-1 (N: the size "
+                "of the model's embedding)"
+            )
+        if self.input_dtype == "float" and self.vocab is not None:
+            raise InitlabError(
+                f"--vocab {self.vocab} is for integer tokens: add --input-dtype long "
+                f"(float inputs are N(0, 1))"
+            )
+        if self.vocab is not None:
+            check_int(self.vocab, "--vocab")
         if self.init is not None and self.lsuv:
             raise InitlabError("give either --init or --lsuv, not both")
         if self.init is not None and self.init.strip() != "auto":
@@ -98,6 +123,15 @@ class DiagnoseConfig:
 
 
 Config = DiagnoseConfig
+
+
+def make_inputs(config: DiagnoseConfig, gen: torch.Generator) -> torch.Tensor:
+    """A batch for ``config``: ``(batch, *input_shape)`` N(0, 1) floats, or integer tokens from
+    ``[0, vocab)`` (int64) for ``input_dtype="long"``, drawn from ``gen``."""
+    shape = (config.batch, *config.input_shape)
+    if config.input_dtype == "long":
+        return torch.randint(int(config.vocab or 1), shape, generator=gen)
+    return torch.randn(shape, generator=gen)
 
 
 def load_model(target: str, seed: int) -> nn.Module:
@@ -139,6 +173,8 @@ class DiagnoseResult:
             "target": cfg.target,
             "input_shape": list(cfg.input_shape),
             "batch": cfg.batch,
+            "input_dtype": cfg.input_dtype,
+            "vocab": cfg.vocab,
             "seed": cfg.seed,
             "init": self.init,
             "lsuv": None if self.lsuv is None else self.lsuv.to_dict(),
@@ -214,13 +250,16 @@ def _diagnose(config: DiagnoseConfig) -> DiagnoseResult:
             records = init_(model, config.init, generator=gen)
             result_init = {"spec": config.init, "records": [r.to_dict() for r in records]}
     if config.lsuv:
-        batch = torch.randn((config.batch, *config.input_shape), generator=generator(config.seed, "inputs"))
-        lsuv_result = lsuv_(model, batch, generator=gen)
+        lsuv_result = lsuv_(model, make_inputs(config, generator(config.seed, "inputs")), generator=gen)
     aud = audit(model)
-    diag = diagnose(
-        model,
-        input_shape=config.input_shape,
-        batch_size=config.batch,
-        generator=generator(config.seed, "diagnose"),
-    )
+    if config.input_dtype == "long":  # the tokens, then the cotangent, from the diagnose stream
+        dgen = generator(config.seed, "diagnose")
+        diag = diagnose(model, make_inputs(config, dgen), generator=dgen)
+    else:
+        diag = diagnose(
+            model,
+            input_shape=config.input_shape,
+            batch_size=config.batch,
+            generator=generator(config.seed, "diagnose"),
+        )
     return DiagnoseResult(config, model, aud, diag, result_init, plan, lsuv_result)
