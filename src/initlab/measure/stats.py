@@ -48,14 +48,19 @@ def nonfinite(a: Tensor) -> Tensor:
     return (~torch.isfinite(_flat(a))).sum(dim=1)
 
 
-def finite_mean_std(a: Tensor) -> tuple[Tensor, Tensor]:
-    """Mean and population std over finite entries per model (float64; NaN if none is finite)."""
+def finite_mean_std(a: Tensor, *, branchless: bool = False) -> tuple[Tensor, Tensor]:
+    """Mean and population std over finite entries per model (float64; NaN if none is finite).
+
+    ``branchless=True`` skips the all-finite fast path (a data-dependent branch and a host sync),
+    so the function runs inside ``torch.func.vmap`` and on a device without syncing; the values
+    agree with the fast path's to rounding (masked sums instead of ``var_mean``).
+    """
     x = _flat(a).double()  # (M, N)
     if x.numel() == 0:  # no entries at all (a zero-size layer): nothing to average
         nan = torch.full((x.shape[0],), math.nan, dtype=torch.float64, device=x.device)  # (M,)
         return nan, nan.clone()
     ok = torch.isfinite(x)  # (M, N)
-    if bool(ok.all()):  # fast path: no temporaries beyond x
+    if not branchless and bool(ok.all()):  # fast path: no temporaries beyond x
         var, mean = torch.var_mean(x, dim=1, correction=0)  # (M,), (M,)
         return mean, var.sqrt()
     n = ok.sum(dim=1).double()  # (M,)
@@ -85,24 +90,27 @@ def saturated_fraction(a: Tensor, lo: float, hi: float, margin: float = SATURATI
     return sat.double().mean(dim=1)
 
 
-def moments(a: Tensor, bounds: tuple[float | None, float | None] = (None, None)) -> Moments:
-    """All summary statistics of ``a: (M, B, H)``; ``bounds`` is the activation's image."""
-    mean, std = finite_mean_std(a)
+def moments(
+    a: Tensor, bounds: tuple[float | None, float | None] = (None, None), *, branchless: bool = False
+) -> Moments:
+    """All summary statistics of ``a: (M, B, H)``; ``bounds`` is the activation's image
+    (``branchless``: see :func:`finite_mean_std`; every other statistic is branch-free already)."""
+    mean, std = finite_mean_std(a, branchless=branchless)
     lo, hi = bounds
     sat = saturated_fraction(a, lo, hi) if lo is not None and hi is not None else None
     return Moments(mean, std, zero_fraction(a), dead_fraction(a), nonfinite(a), sat)
 
 
-def histograms(a: Tensor, bins: int, lo: float, hi: float) -> Tensor:
+def histograms(a: Tensor, bins: int, lo: float | Tensor, hi: float | Tensor) -> Tensor:
     """Per-model histogram of the finite entries of ``a`` on ``[lo, hi]``: ``(M, ...) -> (M, bins)``.
 
     Bins are equal-width; values outside the range are clipped into the end bins (as the classic
     study's ``plt.hist(range=...)`` would drop them, we keep them visible at the edges instead).
+    ``lo``/``hi`` may be 0-d tensors (a range per model inside ``torch.func.vmap``).
     """
     x = _flat(a).double()  # (M, N)
     ok = torch.isfinite(x)  # (M, N)
     idx = ((x - lo) / (hi - lo) * bins).floor().clamp(0, bins - 1)  # (M, N)
     idx = torch.where(ok, idx, torch.zeros_like(idx)).long()  # (M, N)
     counts = torch.zeros(x.shape[0], bins, dtype=torch.float64, device=x.device)  # (M, bins)
-    counts.scatter_add_(1, idx, ok.double())
-    return counts
+    return counts.scatter_add(1, idx, ok.double())  # out of place: works under vmap
