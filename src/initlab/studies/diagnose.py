@@ -15,20 +15,18 @@ input and cotangent from the ``diagnose`` stream.
 
 from __future__ import annotations
 
-import importlib
-import os
 import re
-import sys
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import torch
 from torch import nn
 
-from ..core.errors import InitlabError, closest
+from ..core.errors import InitlabError
 from ..core.io import to_jsonable
 from ..core.seeds import check_seed, derive, generator
 from ..data import Dataset
+from ..ensemble import load_factory, split_target
 from ..schemes import init_, scheme
 from ..tools import Audit, AutoInitPlan, Diagnosis, LSUVResult, audit, auto_init_, diagnose, lsuv_
 from .config import Progress, ShouldStop, figure_error, option
@@ -73,7 +71,7 @@ class DiagnoseConfig:
 
     def validate(self) -> None:
         """Raise ``InitlabError`` for the first bad setting (the factory is not imported yet)."""
-        _split(self.target)
+        split_target(self.target)
         if not self.input_shape or any(
             not isinstance(d, int) or isinstance(d, bool) or d <= 0 for d in self.input_shape
         ):
@@ -99,52 +97,14 @@ class DiagnoseConfig:
 Config = DiagnoseConfig
 
 
-def _split(target: str) -> tuple[str, str]:
-    mod_name, sep, attr = target.partition(":")
-    if not sep or not mod_name or not attr:
-        raise InitlabError(
-            f"target {target!r} must look like PACKAGE.MODULE:FACTORY, e.g. initlab.examples:mlp20_relu"
-        )
-    return mod_name, attr
-
-
 def load_model(target: str, seed: int) -> nn.Module:
-    """Import ``PACKAGE.MODULE:FACTORY`` and call it, the global RNG seeded from the ``factory``
-    stream of ``seed`` inside ``fork_rng`` (restored afterwards)."""
-    mod_name, attr = _split(target)
-    added = os.getcwd() not in sys.path
-    if added:
-        sys.path.insert(0, os.getcwd())
-    try:
-        module = importlib.import_module(mod_name)
-    except ImportError as err:
-        raise InitlabError(f"cannot import module {mod_name!r} of {target!r}: {err}") from err
-    except (Exception, SystemExit) as err:  # SystemExit: the module called sys.exit
-        raise InitlabError(
-            f"importing {mod_name!r} of {target!r} failed: {type(err).__name__}: {err}"
-        ) from err
-    finally:
-        if added:
-            sys.path.remove(os.getcwd())
-    obj: Any = module
-    for part in attr.split("."):
-        if not hasattr(obj, part):
-            hint = closest(part, [n for n in dir(obj) if not n.startswith("_")])
-            raise InitlabError(
-                f"{target!r}: {getattr(obj, '__name__', mod_name)!r} has no attribute {part!r}{hint}"
-            )
-        obj = getattr(obj, part)
-    if not callable(obj):
-        raise InitlabError(f"{target!r} is not callable (a {type(obj).__name__})")
+    """Import ``PACKAGE.MODULE:FACTORY`` (:func:`initlab.ensemble.load_factory`, the one loader) and
+    call it, the global RNG seeded from the ``factory`` stream of ``seed`` inside ``fork_rng``
+    (restored afterwards)."""
+    factory = load_factory(target)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(derive(seed, "factory"))
-        try:
-            model = obj()
-        except (Exception, SystemExit) as err:  # SystemExit: the factory called sys.exit
-            raise InitlabError(f"calling {target}() failed: {type(err).__name__}: {err}") from err
-    if not isinstance(model, nn.Module):
-        raise InitlabError(f"{target}() returned a {type(model).__name__}, not a torch.nn.Module")
-    return model
+        return factory()
 
 
 #: The ``"schema"`` of results.json (JSON Schema: initlab/studies/schemas/diagnose.schema.json).
