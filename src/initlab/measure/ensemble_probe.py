@@ -65,7 +65,7 @@ FORWARD_STATS = (
 )
 #: Backward statistics, in the order of :attr:`EnsembleProbe.backward`'s last axis.
 BACKWARD_STATS = ("grad_std", "grad_norm", "grad_nonfinite", "weight_grad_std")
-SAMPLE_CAP = 1 << 22  #: values sampled per tap (over all models) to fit a histogram range
+SAMPLE_CAP = 1 << 16  #: values sampled per tap (over all models) to fit a histogram range
 
 
 @dataclass(frozen=True)
@@ -228,7 +228,7 @@ def _scout(
             records.append(Record(name, taps[name], counts[name], tuple(t.shape), int(u.shape[2]), last))
             dtypes.append(t.dtype)
             flat = t.detach().reshape(-1)
-            step = max(1, -(-flat.numel() // max(1, SAMPLE_CAP // max(1, models * len(taps)))))
+            step = max(1, -(-flat.numel() // max(1, SAMPLE_CAP // models)))
             samples.append(flat[::step])
             return None
 
