@@ -6,6 +6,11 @@ with no arguments; optionally re-initialises the model (``init="auto"`` or a sch
 ``lsuv=True``); audits its weights (:func:`initlab.audit`); and runs :func:`initlab.diagnose` on a
 batch of ``batch`` N(0, 1) inputs of shape ``input_shape`` (one sample's shape).
 
+Device: the model is built, re-initialised (LSUV included) and audited on the CPU, then moved to
+``device`` (:func:`initlab.core.device.resolve_device`: ``cpu``, ``cuda``, ``cuda:N``, ``mps`` or
+``auto``) for the forward and backward pass; the input and cotangent are drawn on the CPU and moved,
+so every device sees the same weights and the same input.
+
 Seeds (:mod:`initlab.core.seeds`): the factory runs with the global RNG seeded from the ``factory``
 stream of ``seed`` inside ``torch.random.fork_rng`` -- a user's factory takes no generator, and the
 global state is restored afterwards, so nothing outside the call sees it; the re-initialisation
@@ -22,6 +27,7 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
+from ..core.device import resolve_device
 from ..core.errors import InitlabError
 from ..core.io import to_jsonable
 from ..core.seeds import check_seed, derive, generator
@@ -65,6 +71,9 @@ class DiagnoseConfig:
         False, "re-initialise first with LSUV (orthogonal + scaling)", exclusive="how", default_text=""
     )
     seed: int = option(0, "seed for the factory, the init and the input")
+    device: str = option(
+        "cpu", "where the forward and backward pass run: cpu, cuda, cuda:N, mps or auto", metavar="DEVICE"
+    )
 
     def data_name(self) -> None:
         return None
@@ -87,6 +96,7 @@ class DiagnoseConfig:
         if self.init is not None and self.init.strip() != "auto":
             scheme(self.init)
         check_seed(self.seed)
+        resolve_device(self.device)
 
     def to_dict(self) -> dict[str, Any]:
         """The fields as plain JSON values (``config.json``)."""
@@ -175,6 +185,7 @@ def run(
     ``progress`` gets ``(1, 1)`` at the end.
     """
     config.validate()
+    device = resolve_device(config.device)
     model = load_model(config.target, config.seed)
     result_init: dict[str, Any] | None = None
     plan: AutoInitPlan | None = None
@@ -191,6 +202,7 @@ def run(
         batch = torch.randn((config.batch, *config.input_shape), generator=generator(config.seed, "inputs"))
         lsuv_result = lsuv_(model, batch, generator=gen)
     aud = audit(model)
+    model = model.to(device)  # built, re-initialised and audited on the CPU: the same weights everywhere
     diag = diagnose(
         model,
         input_shape=config.input_shape,

@@ -129,6 +129,33 @@ def _layer_theory(
     return out
 
 
+def estimate_bytes(cfg: Any) -> int:
+    """Peak bytes of :func:`run_model`, roughly: every model's outputs of every module three times
+    (value, gradient, probe) and its parameters four times (value, gradient, stacking copies),
+    measured by running the model once on the ``meta`` device (no memory, no randomness)."""
+    from .probe import MNIST_SHAPE
+
+    factory = cfg.model_factory()
+    models = len(cfg.inits) * cfg.seeds
+    outputs = 0
+
+    def count(mod: torch.nn.Module, args: Any, out: Any) -> None:
+        nonlocal outputs
+        outputs += out.numel() if isinstance(out, Tensor) else 0
+
+    try:
+        with torch.device("meta"):
+            model = factory()
+            handles = [m.register_forward_hook(count) for m in model.modules()]
+            model(torch.empty(cfg.samples, math.prod(MNIST_SHAPE)))
+            for h in handles:
+                h.remove()
+        params = sum(p.numel() for p in model.parameters())
+    except Exception:  # a model the meta device cannot run: count its parameters only
+        outputs, params = 0, 0
+    return 4 * models * (3 * outputs + 4 * params) + 4 * cfg.samples * math.prod(MNIST_SHAPE)
+
+
 def run_model(
     cfg: Any,
     *,

@@ -149,7 +149,7 @@ def histogram_figure(
             if c > 0:
                 ax.tick_params(labelleft=False)
             if r == 0:
-                ax.set_title(_short(layer.label), fontsize=9 if layer.kind == "hidden" else 7.5)
+                ax.set_title(_title(layer), fontsize=9 if layer.kind == "hidden" else 7.5)
             notes = _panel_notes(run, i, zero_bin)
             most_notes = max(most_notes, len(notes))
             for k, (text, col) in enumerate(notes):
@@ -177,6 +177,17 @@ def histogram_figure(
         title = f"{result.activation}: activation histograms per layer — {_setup(result)}"
     fig.suptitle(title, fontsize=10)
     return fig
+
+
+def _title(layer: Any) -> str:
+    """A histogram panel's title: "3-layer"; with ``--model`` the module's name (and type if the
+    name is a bare index, as in ``nn.Sequential``)."""
+    if layer.kind == "hidden":
+        return str(layer.label)
+    name = str(layer.name)
+    if name.split("#")[0].isdigit() and layer.type and layer.type != "ActivationModule":
+        name = f"{name} ({layer.type})"
+    return _short(name)
 
 
 def _short(name: str, limit: int = 22) -> str:
