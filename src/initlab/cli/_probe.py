@@ -98,7 +98,18 @@ def _model_table(result: ProbeResult, spec_run: SpecProbe) -> tuple[str, list[st
     title = f"{spec_run.label} ({spec_run.spec}), {result.model['spec']} on {result.device}"
     if spec_run.theory_note:
         title += f": {spec_run.theory_note}"
-    cols = ["layer", "kind", "units", "std", "signal std", "zero", "dead", "NaN/Inf", "grad std", "W grad std"]
+    cols = [
+        "layer",
+        "kind",
+        "units",
+        "std",
+        "signal std",
+        "zero",
+        "dead",
+        "NaN/Inf",
+        "grad std",
+        "W grad std",
+    ]
     rows: list[list[Any]] = []
     for la in spec_run.layers:
         if la.kind not in TABLE_KINDS and la.role is None:

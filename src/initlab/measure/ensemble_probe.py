@@ -157,47 +157,15 @@ def _hooked(
 def _forward_stats(t: Tensor, last: bool, tap: Tap, rng: Tensor, bins: int) -> tuple[Tensor, Tensor]:
     """Statistics of one model's output ``t``: ``(len(FORWARD_STATS),)`` and the histogram ``(bins,)``."""
     u = units_view(t.detach(), last)  # (1, N, C)
-    m = stats.moments(u, tap.bounds, branchless=True)
-    nan = torch.full((1,), math.nan, dtype=torch.float64, device=u.device)
-    if u.shape[1] >= 2:  # signal std: RMS over units of each unit's std over the samples
-        _, per_unit = stats.finite_mean_std(u[0].transpose(0, 1), branchless=True)  # (C,)
-        ok = torch.isfinite(per_unit)  # (C,)
-        sq = torch.where(ok, per_unit * per_unit, torch.zeros_like(per_unit)).sum()
-        signal = (sq / ok.sum()).sqrt().reshape(1)  # NaN when no unit's std is finite
-    else:
-        signal = nan
-    lo, hi = rng[0], rng[1]
-    n = max(u.numel(), 1)
-    hist = stats.histograms(u, bins, lo, hi)[0] / n  # (bins,)
-    flat = u.reshape(-1)
-    below = (flat < lo).double().sum().reshape(1) / n
-    above = (flat > hi).double().sum().reshape(1) / n
-    sat = m.saturated_fraction if m.saturated_fraction is not None else nan
-    row = torch.cat(
-        [
-            m.mean,
-            m.std,
-            signal,
-            m.zero_fraction,
-            m.dead_fraction,
-            sat,
-            m.nonfinite.double(),
-            below,
-            above,
-        ]
-    )  # (len(FORWARD_STATS),)
-    return row, hist
+    st = stats.summary(u, tap.bounds, bins, rng[0], rng[1])
+    row = torch.cat([st[name].reshape(1) for name in FORWARD_STATS])  # (len(FORWARD_STATS),)
+    return row, st["histogram"][0]
 
 
 def _grad_stats(grad: Tensor) -> Tensor:
     """``(grad_std, grad_norm, grad_nonfinite)`` of the gradient w.r.t. one output."""
-    g = grad.detach().unsqueeze(0)  # (1, ...)
-    _, std = stats.finite_mean_std(g, branchless=True)
-    bad = stats.nonfinite(g).double()
-    b = max(grad.shape[0], 1) if grad.dim() else 1
-    rows = g.reshape(b, grad.numel() // b).double()  # (B, features)
-    sq = torch.where(torch.isfinite(rows), rows * rows, torch.zeros_like(rows)).sum(dim=1)  # (B,)
-    return torch.cat([std, sq.mean().sqrt().reshape(1), bad])
+    st = stats.gradient_summary(grad.detach().unsqueeze(0))  # each (1,)
+    return torch.cat([st[name].reshape(1) for name in BACKWARD_STATS[:3]])
 
 
 # -- the two steps --------------------------------------------------------------------------------
