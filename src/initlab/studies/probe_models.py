@@ -153,7 +153,7 @@ def estimate_bytes(cfg: Any) -> int:
         params = sum(p.numel() for p in model.parameters())
     except Exception:  # a model the meta device cannot run: count its parameters only
         outputs, params = 0, 0
-    return 4 * models * (3 * outputs + 4 * params) + 4 * cfg.samples * math.prod(MNIST_SHAPE)
+    return int(4 * models * (3 * outputs + 4 * params) + 4 * cfg.samples * math.prod(MNIST_SHAPE))
 
 
 def run_model(

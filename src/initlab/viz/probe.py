@@ -114,10 +114,11 @@ def histogram_figure(
     runs = result.runs
     picked = _pick_layers(result.depth, layers, max_layers, _kinds(result, kind) if layers is None else None)
     nrows, ncols = len(runs), len(picked)
+    width = 1.75 * ncols + 1.0
     fig, axes = plt.subplots(
         nrows,
         ncols,
-        figsize=(1.75 * ncols + 1.0, 1.55 * nrows + 0.9),
+        figsize=(width if result.model is None else max(width, 7.5), 1.55 * nrows + 0.9),
         squeeze=False,
         sharey="row",
         layout="constrained",
@@ -323,7 +324,7 @@ def model_summary_figure(result: ProbeResult) -> Any:
     )
     palette = colors_for([run.label for run in runs])
     seeds = len(result.seeds)
-    any_theory = False
+    any_theory = any_branch = False
     for ax, (stat, title, ylabel, which) in zip(axes[0], panels, strict=True):
         off_scale: list[str] = []
         for k, run in enumerate(runs):
@@ -340,7 +341,8 @@ def model_summary_figure(result: ProbeResult) -> Any:
                 ax.fill_between(x, low, high, color=palette[k], alpha=0.2, lw=0)
             if which == "stream" and stat == "std":
                 branch = _indices(run, "branch")
-                if len(branch) == len(idx):
+                if len(branch) == len(idx):  # one branch per block (a transformer block has two)
+                    any_branch = True
                     vals = _positive([run.layers[i].summary("std")[0] for i in branch])
                     ax.plot(x, vals, ls=":", lw=1.4, marker="o", mfc="none", ms=4, color=palette[k], zorder=2)
             theory = [run.layers[i].theory for i in idx]
@@ -376,7 +378,7 @@ def model_summary_figure(result: ProbeResult) -> Any:
         Line2D([], [], color=palette[k], marker="o", ms=4, lw=2.2, alpha=0.8, label=run.label)
         for k, run in enumerate(runs)
     ]
-    if residual:
+    if any_branch:
         handles.append(
             Line2D([], [], color="0.3", ls=":", marker="o", mfc="none", ms=4, label="branch output")
         )
