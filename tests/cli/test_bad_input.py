@@ -49,6 +49,12 @@ OWN: list[tuple[str, str, list[str], str]] = [
     ("probe", "unknown device", ["--device", "gpu"], "unknown device 'gpu'; use one of auto, cpu"),
     ("probe", "unknown family", ["--model", "resnett(depth=8)"], "unknown model family 'resnett'"),
     ("probe", "unknown family parameter", ["--model", "mlp(depht=3)"], "no parameter 'depht'"),
+    (
+        "probe",
+        "absurd model sizes",
+        ["--model", "cnn(depth=2, channels=64)", "--samples", "10000000"],
+        "of memory, more than",
+    ),
     ("compare", "value out of range", ["--lr", "-1"], "-1"),
     ("compare", "absurd sizes", ["--width", "1000000"], "of memory, more than"),
     ("compare", "unknown dataset", ["--dataset", "mnsit"], "'mnsit'"),

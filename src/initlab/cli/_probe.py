@@ -115,7 +115,7 @@ def _model_table(result: ProbeResult, spec_run: SpecProbe) -> tuple[str, list[st
         if la.kind not in TABLE_KINDS and la.role is None:
             continue
         d = la.to_dict()
-        kind = la.kind if la.role is None else f"{la.kind} ({la.role})"
+        kind = la.role or la.kind  # a block is the residual stream; a branch's output says so
         rows.append(
             [
                 la.name,
@@ -127,7 +127,7 @@ def _model_table(result: ProbeResult, spec_run: SpecProbe) -> tuple[str, list[st
                 _num(d["dead_fraction"]),
                 d["nonfinite"],
                 _num(d["grad_std"]),
-                _num(d["weight_grad_std"]),
+                None if all(math.isnan(v) for v in la.weight_grad_std) else _num(d["weight_grad_std"]),
             ]
         )
     return title, cols, rows
