@@ -66,8 +66,14 @@ def test_a_family_ensemble_in_float64_equals_its_models_one_by_one(key: str) -> 
     ens = Ensemble.from_factory(model_factory(TINY[key]), SPECS, [5, 6], dtype=torch.float64)
     assert all(p.dtype == torch.float64 for p in ens.parameters())
     x = _x(dtype=torch.float64)  # (B, 784)
+    alone = [ens.model(m) for m in range(ens.M)]  # train mode: BatchNorm uses batch statistics
+    out = ens(x)  # (M, B, classes); updates each model's running statistics
+    for m, model in enumerate(alone):
+        torch.testing.assert_close(model(x), out[m], rtol=1e-12, atol=1e-12)
+        for name, b in model.named_buffers():
+            torch.testing.assert_close(ens.buffers[name][m], b, rtol=1e-12, atol=1e-12)
     ens.eval()
-    out = ens(x)  # (M, B, classes)
+    out = ens(x)  # (M, B, classes) from the running statistics
     for m in range(ens.M):
         torch.testing.assert_close(ens.model(m)(x), out[m], rtol=1e-12, atol=1e-12)
 
