@@ -32,12 +32,9 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from ..activations import Activation
+from ..activations import Activation, activation
+from ..ensemble import BLOCK, RESIDUAL, RESIDUAL_NORM
 from ..schemes import WEIGHTED
-
-RESIDUAL = "initlab_residual"  #: the last weighted layer of a residual branch (ensemble.marks)
-RESIDUAL_NORM = "initlab_residual_norm"  #: the norm after it, inside the branch
-BLOCK = "initlab_block"  #: a residual block: its output is the residual stream
 
 NORMS: tuple[type[nn.Module], ...] = (
     nn.modules.batchnorm._NormBase,  # BatchNorm*, InstanceNorm*
@@ -88,8 +85,6 @@ def activation_bounds(mod: nn.Module) -> tuple[float | None, float | None] | Non
     act = getattr(mod, "act", None)
     if isinstance(act, Activation):
         return act.bounds
-    from ..activations import activation
-
     for cls, name in TORCH_ACTIVATIONS:
         if isinstance(mod, cls):
             if name == "leaky_relu":
