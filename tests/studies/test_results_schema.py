@@ -94,7 +94,8 @@ def test_each_study_writes_its_schema_id() -> None:
 
     written = {"probe": PROBE, "compare": COMPARE, "symmetry": SYMMETRY, "reproduce": REPRODUCE}
     written["diagnose"] = DIAGNOSE
-    assert written == {s: f"initlab.{s}/1" for s in schemas.STUDIES}
+    versions = {s: 1 for s in schemas.STUDIES} | {"probe": 2}  # probe/2: any model, --device
+    assert written == {s: f"initlab.{s}/{versions[s]}" for s in schemas.STUDIES}
     assert all(schemas.schema_id(s) == written[s] for s in schemas.STUDIES)
 
 
