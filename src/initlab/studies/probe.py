@@ -1,5 +1,11 @@
 """The probe: per-layer activation and gradient statistics of an MLP at initialization.
 
+With ``model`` set (``--model cnn(...)``, ``resnet(...)``, ``vit(...)``, ``mlp(...)`` or
+``PACKAGE.MODULE:FACTORY``) the probe runs that network instead, as one ensemble
+(:mod:`initlab.studies.probe_models`); without it, the classic hidden stack below, unchanged.
+``device`` (``cpu``, ``cuda``, ``cuda:N``, ``mps``, ``auto``) says where either runs; weights and
+input are drawn on the CPU and moved.
+
 Several init specs, each over several seeds, run as *one* stacked forward/backward pass
 (:class:`initlab.ensemble.Stack`, ``M = specs x seeds`` models, model ``m = k * seeds + s`` for spec
 ``k`` and replicate ``s``), with the mean-field prediction (:mod:`initlab.theory`) beside the
@@ -632,7 +638,9 @@ def probe(
     ``activation`` may be an :class:`Activation`.
 
     Defaults are the classic study's: 5 layers of 100 units, no bias, 1000 inputs from N(0, 1) of
-    dimension ``width``, the four classic inits, one seed. ``inputs: (B, D)`` replaces the Gaussian
+    dimension ``width``, the four classic inits, one seed. ``model="resnet(depth=8)"`` (any family
+    spec or ``PACKAGE.MODULE:FACTORY``) probes that network instead (:mod:`.probe_models`);
+    ``device="cuda"`` runs the pass there. ``inputs: (B, D)`` replaces the Gaussian
     input with real data (then ``samples``/``input_dim`` are taken from it, and ``input`` names it,
     default ``"tensor"``). ``hist_range`` forces one histogram range for every spec (else
     :func:`auto_range` per spec). ``dataset`` (a loaded :class:`~initlab.data.Dataset` or a name)
