@@ -65,6 +65,7 @@ def test_no_normalization_residual_stream_grows_with_he_branches() -> None:
     he = [la.std[0] for la in res.runs[0].layers if la.role == "stream"]
     tiny = [la.std[0] for la in res.runs[1].layers if la.role == "stream"]
     assert len(he) == 6
+    assert res.runs[0].series("std", "stream")[0] == pytest.approx(he)  # mean over the one seed
     assert he[-1] / he[0] > 2.0, he
     assert tiny[-1] / tiny[0] < 1.5, tiny
 

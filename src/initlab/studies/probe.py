@@ -340,9 +340,13 @@ class SpecProbe:
         assert rng is not None  # one of the two is always set
         return rng
 
-    def series(self, name: str) -> tuple[list[float], list[float], list[float]]:
-        """Per layer: the seed mean, min and max of a statistic (for plotting)."""
-        rows = [layer.summary(name) for layer in self.layers]
+    def series(self, name: str, where: str | None = None) -> tuple[list[float], list[float], list[float]]:
+        """Per layer: the seed mean, min and max of a statistic (for plotting); ``where`` keeps the
+        layers of one kind or role (``--model``): ``series("std", "stream")`` is the residual
+        stream's std per block, ``series("grad_norm", "stream")`` its gradient norm per block."""
+        rows = [
+            layer.summary(name) for layer in self.layers if where is None or where in (layer.kind, layer.role)
+        ]
         return [r[0] for r in rows], [r[2] for r in rows], [r[3] for r in rows]
 
     def theory_series(self, name: str) -> list[float]:
