@@ -46,6 +46,7 @@ from torch import Tensor, nn
 from torch.func import functional_call, vjp, vmap
 from torch.utils.hooks import RemovableHandle
 
+from ..ensemble import Ensemble
 from . import stats
 from .hooks import channels_last, first_tensor, units_view
 from .probe import auto_range
@@ -293,7 +294,7 @@ def _same_randomness(device: torch.device) -> Iterator[Callable[[], None]]:
 
 
 def probe_ensemble(
-    ensemble: Any,
+    ensemble: Ensemble,
     x: Tensor,
     cotangent: Tensor,
     *,
@@ -308,7 +309,7 @@ def probe_ensemble(
     models (``groups``: slices of the model axis, default all models together) by
     :func:`~initlab.measure.probe.auto_range` from the tap's bounds and the values seen.
     """
-    model: nn.Module = ensemble.base
+    model = ensemble.base
     taps = find_taps(model)
     params: dict[str, Tensor] = {k: v.detach() for k, v in ensemble.params.items()}
     buffers: dict[str, Tensor] = ensemble.buffers
