@@ -172,7 +172,7 @@ def histogram_figure(
     if result.model is not None:
         what = {la.kind for la in (runs[0].layers[i] for i in picked)}
         title = (
-            f"{result.model['spec']}: histograms of the {', '.join(sorted(what))} outputs — {_setup(result)}"
+            f"{result.model['spec']}\nhistograms of the {', '.join(sorted(what))} outputs — {_setup(result)}"
         )
     else:
         title = f"{result.activation}: activation histograms per layer — {_setup(result)}"
