@@ -8,6 +8,11 @@ batch of ``batch`` inputs of shape ``input_shape`` (one sample's shape): N(0, 1)
 or, with ``input_dtype="long"`` and ``vocab=N``, integer tokens drawn uniformly from ``[0, N)`` (for
 language models: an ``nn.Embedding`` first), e.g. ``input_shape=(128,)`` for 128 tokens per sample.
 
+Device: the model is built, re-initialised (LSUV included) and audited on the CPU, then moved to
+``device`` (:func:`initlab.core.device.resolve_device`: ``cpu``, ``cuda``, ``cuda:N``, ``mps`` or
+``auto``) for the forward and backward pass; the input and cotangent are drawn on the CPU and moved,
+so every device sees the same weights and the same input.
+
 Seeds (:mod:`initlab.core.seeds`): the factory runs with the global RNG seeded from the ``factory``
 stream of ``seed`` inside ``torch.random.fork_rng`` -- a user's factory takes no generator, and the
 global state is restored afterwards, so nothing outside the call sees it; the re-initialisation
@@ -25,6 +30,7 @@ import torch
 from torch import nn
 
 from ..core import html
+from ..core.device import resolve_device
 from ..core.errors import InitlabError, check_int
 from ..core.io import to_jsonable
 from ..core.seeds import check_seed, derive, generator
@@ -79,6 +85,9 @@ class DiagnoseConfig:
         False, "re-initialise first with LSUV (orthogonal + scaling)", exclusive="how", default_text=""
     )
     seed: int = option(0, "seed for the factory, the init and the input")
+    device: str = option(
+        "cpu", "where the forward and backward pass run: cpu, cuda, cuda:N, mps or auto", metavar="DEVICE"
+    )
 
     def data_name(self) -> None:
         return None
@@ -115,6 +124,7 @@ class DiagnoseConfig:
         if self.init is not None and self.init.strip() != "auto":
             scheme(self.init)
         check_seed(self.seed)
+        resolve_device(self.device)
 
     def to_dict(self) -> dict[str, Any]:
         """The fields as plain JSON values (``config.json``)."""
@@ -237,6 +247,7 @@ def run(
 
 def _diagnose(config: DiagnoseConfig) -> DiagnoseResult:
     """The work of :func:`run` on a validated config."""
+    device = resolve_device(config.device)
     model = load_model(config.target, config.seed)
     result_init: dict[str, Any] | None = None
     plan: AutoInitPlan | None = None
@@ -252,9 +263,10 @@ def _diagnose(config: DiagnoseConfig) -> DiagnoseResult:
     if config.lsuv:
         lsuv_result = lsuv_(model, make_inputs(config, generator(config.seed, "inputs")), generator=gen)
     aud = audit(model)
+    model = model.to(device)  # built, re-initialised and audited on the CPU: the same weights everywhere
     if config.input_dtype == "long":  # the tokens, then the cotangent, from the diagnose stream
         dgen = generator(config.seed, "diagnose")
-        diag = diagnose(model, make_inputs(config, dgen), generator=dgen)
+        diag = diagnose(model, make_inputs(config, dgen).to(device), generator=dgen)
     else:
         diag = diagnose(
             model,

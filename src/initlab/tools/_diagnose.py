@@ -1,7 +1,8 @@
 """``diagnose(model, ...)``: one forward and one backward pass, per-layer statistics and findings.
 
 The backward pass needs a loss: initlab injects a unit-variance Gaussian cotangent ``g`` (drawn from
-``generator`` after the input) on every floating-point output that requires grad, i.e. the loss
+``generator`` after the input, on the generator's device and moved to the output's, so a model on a
+GPU sees the numbers it would see on the CPU) on every floating-point output that requires grad, i.e. the loss
 ``sum(output * g)``; the gradient w.r.t. the output is then ``g`` itself (std 1), and each layer's
 gradient std says how that unit signal is carried back. Gradients are computed with
 ``torch.autograd.grad``, so the model's ``.grad`` fields are untouched; buffers (BatchNorm running
@@ -190,9 +191,18 @@ def _as_inputs(
         raise InitlabError(f"input_shape {shape} and batch_size {batch_size} must be positive")
     ref = next(model.parameters(), None)
     dtype = ref.dtype if ref is not None and ref.is_floating_point() else torch.float32
-    device = ref.device if ref is not None else None
-    x = torch.randn((batch_size, *shape), generator=generator, dtype=dtype, device=device)
+    device = ref.device if ref is not None else torch.device("cpu")
+    x = _gaussian((batch_size, *shape), generator, dtype, device)
     return [x.requires_grad_(True)]
+
+
+def _gaussian(
+    shape: tuple[int, ...], generator: torch.Generator | None, dtype: torch.dtype, device: torch.device
+) -> Tensor:
+    """N(0, 1) drawn on the generator's device (the CPU for the seed streams), then moved to
+    ``device``: the same numbers on every device (a CPU generator cannot draw on a GPU)."""
+    where = generator.device if generator is not None else torch.device("cpu")
+    return torch.randn(shape, generator=generator, dtype=dtype, device=where).to(device)
 
 
 def _tensors(out: Any) -> list[Tensor]:
@@ -291,7 +301,7 @@ def diagnose(
         if outs:
             loss = torch.zeros((), dtype=outs[0].dtype, device=outs[0].device)
             for t in outs:  # the cotangent g ~ N(0, 1): loss = sum(output * g)
-                g = torch.randn(t.shape, generator=generator, dtype=t.dtype, device=t.device)
+                g = _gaussian(tuple(t.shape), generator, t.dtype, t.device)
                 loss = loss + (t * g).sum()
             params = [p for p in model.parameters() if p.requires_grad]
             wrt = [x for x in xs if x.requires_grad] + params
