@@ -85,8 +85,9 @@ def _trunc_normal(p: P) -> Draft:
         return Draft(code, True, tuple(notes), same_values=True, bias=_ZERO_BIAS)
     notes.append(
         "the interval lies entirely beyond 2 std from the mean, where trunc_normal_'s inverse-CDF "
-        "sampler loses the distribution in float32 (at 8 std every value lands on a bound); initlab "
-        "draws it by an inverse CDF in logs: no exact torch.nn.init equivalent"
+        "sampler loses the distribution in float32 (at 8 std every value lands on a bound; torch warns "
+        "'The distribution of values may be incorrect'); initlab draws it by an inverse CDF in logs: "
+        "no exact torch.nn.init equivalent"
     )
     return Draft(code, False, tuple(notes), bias=_ZERO_BIAS)
 
