@@ -35,7 +35,7 @@ API = [  # (title, page): the public layers, top-down
 ]
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _HEADING = re.compile(r"^(#{1,6}) +(.*?) *$")
-_LINK = re.compile(r"(!?\[[^\]]*\]\()([^)\s]+)(\))")
+_LINK = re.compile(r"(!?\[[^\]]*\]\()([^)\s]+)\)")
 
 
 def _lines_outside_fences(text: str) -> list[tuple[str, bool]]:
@@ -110,27 +110,27 @@ class Site:
         ]
 
     def render(self, uri: str, lines: list[str], raise_headings: bool) -> str:
-        depth = uri.count("/")
-        up = "../" * depth
+        up = "../" * uri.count("/")
         out = []
         for line, prose in _lines_outside_fences("\n".join(lines)):
             if prose:
                 m = _HEADING.match(line)
                 if m and raise_headings and len(m.group(1)) > 1:
                     line = f"{m.group(1)[1:]} {m.group(2)}"
-                line = _LINK.sub(lambda mm: mm[1] + self._target(uri, up, mm[2]) + mm[3], line)
+                line = _LINK.sub(lambda mm: self._link(uri, up, mm), line)
             out.append(line)
         return "\n".join(out) + "\n"
 
-    def _target(self, uri: str, up: str, href: str) -> str:
+    def _link(self, uri: str, up: str, m: re.Match[str]) -> str:
+        text, href = m[1], m[2]
         if href.startswith("#") and href[1:] in self.anchors:
             page, anchor = self.anchors[href[1:]]
-            if page == uri:
-                return f"#{anchor}"
-            return f"{up}{page}#{anchor}"
+            return f"{text}{'' if page == uri else up + page}#{anchor})"
         if href.startswith("docs/"):
-            return up + href[len("docs/") :]
-        return href
+            return f"{text}{up}{href[len('docs/') :]})"
+        if "://" not in href and not href.startswith("#") and (ROOT / href.split("#")[0]).exists():
+            return text[1:-2] if not text.startswith("!") else m[0]  # a repository file: its name, unlinked
+        return m[0]
 
 
 def notebooks_page() -> str:
@@ -170,6 +170,12 @@ def on_config(config: Any) -> Any:
         {"results.json schemas": [{p.stem: p.name} for p in sorted((ROOT / "docs").glob("results-*.md"))]},
         {"Notebooks": "notebooks.md"},
     ]
+    listed = {"index.md", "notebooks.md", *(uri for _, uri in API)}
+    listed |= {p.name for p in (ROOT / "docs").glob("results-*.md")}
+    more = sorted(str(p.relative_to(ROOT / "docs")) for p in (ROOT / "docs").rglob("*.md"))
+    more = [uri for uri in more if uri not in listed]
+    if more:  # any other page in docs/ (a notebook folder's README, say) is in the nav, not dropped
+        config["nav"].append({"More": more})
     return config
 
 

@@ -1,13 +1,4 @@
-"""``translate``: a catalogue scheme as the initializer call of another framework.
-
->>> t = translate("lecun_normal", "jax")
->>> t.code, t.exact
-('jax.nn.initializers.variance_scaling(1.0, "fan_in", "normal")', True)
->>> translate("trunc_normal(std=0.02)", "torch").code
-'torch.nn.init.trunc_normal_(w, std=0.02, a=-0.04, b=0.04)'
->>> translate("sparse", "keras").code is None        # no exact equivalent: the notes say so
-True
-"""
+"""``translate``: a catalogue scheme as the initializer call of another framework."""
 
 from __future__ import annotations
 
@@ -36,6 +27,14 @@ def translate(spec: str | Scheme, to: str) -> Translation:
     where the framework has no exact equivalent, and ``notes`` say what comes closest and where a
     namesake differs (JAX's and Keras' ``lecun_normal``/``he_normal``/``glorot_normal`` are truncated
     normals). Only the catalogue's schemes are known; a scheme registered elsewhere is an error.
+
+    >>> t = translate("lecun_normal", "jax")
+    >>> t.code, t.exact
+    ('jax.nn.initializers.variance_scaling(1.0, "fan_in", "normal")', True)
+    >>> translate("trunc_normal(std=0.02)", "torch").code
+    'torch.nn.init.trunc_normal_(w, std=0.02, a=-0.04, b=0.04)'
+    >>> translate("sparse", "keras").code is None        # no exact equivalent: the notes say so
+    True
     """
     if to not in TARGETS:
         raise unknown("framework", to, TARGETS)
