@@ -87,7 +87,11 @@ class Site:
         intro, sections = split_readme(text)
         self.pages: dict[str, tuple[str, list[str]]] = {}  # uri -> (title, lines)
         for title, lines in sections:
-            self.pages[f"guides/{page_name(title)}.md"] = (_plain(title), lines)
+            uri, n = f"guides/{page_name(title)}.md", 1
+            while uri in self.pages:  # two sections with one short name: number the later ones
+                n += 1
+                uri = f"guides/{page_name(title)}-{n}.md"
+            self.pages[uri] = (_plain(title), lines)
         self.anchors: dict[str, tuple[str, str]] = {}
         for uri, (_, lines) in self.pages.items():
             for line, prose in _lines_outside_fences("\n".join(lines)):
