@@ -33,6 +33,7 @@ API = [  # (title, page): the public layers, top-down
     ("tools", "api/tools.md"),
     ("studies", "api/studies.md"),
 ]
+PAGES = {"notebooks.md"}  #: pages made here for a folder of docs/
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _HEADING = re.compile(r"^(#{1,6}) +(.*?) *$")
 _LINK = re.compile(r"(!?\[[^\]]*\]\()([^)\s]+)\)")
@@ -131,7 +132,10 @@ class Site:
             page, anchor = self.anchors[href[1:]]
             return f"{text}{'' if page == uri else up + page}#{anchor})"
         if href.startswith("docs/"):
-            return f"{text}{up}{href[len('docs/') :]})"
+            rel = href[len("docs/") :]
+            if (ROOT / href).is_dir() and (rel.rstrip("/") + ".md") in PAGES:
+                rel = rel.rstrip("/") + ".md"  # a folder of docs/ that has a page (docs/notebooks/)
+            return f"{text}{up}{rel})"
         if "://" not in href and not href.startswith("#") and (ROOT / href.split("#")[0]).exists():
             return text[1:-2] if not text.startswith("!") else m[0]  # a repository file: its name, unlinked
         return m[0]

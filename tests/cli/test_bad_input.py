@@ -57,6 +57,15 @@ OWN: list[tuple[str, str, list[str], str]] = [
     ("diagnose", "unknown module", ["--input-shape", "4"], "cannot import module"),
     ("diagnose", "bad shape", ["--input-shape", "4,x"], "'4,x'"),
     ("diagnose", "absurd sizes", ["--input-shape", "100000,100000"], "of memory, more than"),
+    ("diagnose", "long without --vocab", ["--input-shape", "4", "--input-dtype", "long"], "needs --vocab N"),
+    ("diagnose", "--vocab with floats", ["--input-shape", "4", "--vocab", "9"], "add --input-dtype long"),
+    (
+        "diagnose",
+        "--vocab 0",
+        ["--input-shape", "4", "--input-dtype", "long", "--vocab", "0"],
+        "--vocab must be >= 1",
+    ),
+    ("diagnose", "unknown dtype", ["--input-shape", "4", "--input-dtype", "int8"], "invalid choice: 'int8'"),
     ("diagnose", "factory calls sys.exit", ["--input-shape", "4"], "exits() failed: SystemExit: 3"),
     (
         "diagnose",

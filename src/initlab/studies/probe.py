@@ -38,6 +38,7 @@ from torch import Tensor
 from .. import theory
 from ..activations import Activation
 from ..activations import activation as get_activation
+from ..core import html
 from ..core import seeds as seed_streams
 from ..core.errors import InitlabError, check_int
 from ..core.io import to_jsonable
@@ -47,6 +48,8 @@ from ..measure import stats
 from ..measure.probe import auto_range, forward_backward, layer_stats
 from ..schemes import Scheme, scheme
 from .config import Progress, ShouldStop, check_labels, configure, dataset_for, figure_error, option
+from .display import card
+from .progress import progress_bar
 
 #: The ``"schema"`` of results.json (JSON Schema: initlab/studies/schemas/probe.schema.json).
 SCHEMA_ID = "initlab.probe/1"
@@ -373,6 +376,64 @@ class ProbeResult:
         draw = viz.histogram_figure if name == "histograms" else viz.summary_figure
         return draw(self, **options)
 
+    def table(self) -> list[dict[str, Any]]:
+        """One row per spec: the std of the first and last layer's activations (mean over seeds) with
+        the theory's last-layer std, the first layer's gradient std (after the backward pass through
+        every layer), the largest saturated and dead share over layers, NaN/Inf entries and the
+        mean-field regime. What the notebook display shows."""
+        rows = []
+        for run in self.runs:
+            first, last = run.layers[0], run.layers[-1]
+            sat = [la.summary("saturated_fraction")[0] for la in run.layers]
+            mf = run.mean_field
+            rows.append(
+                {
+                    "label": run.label,
+                    "spec": run.spec,
+                    "std_first": first.summary("std")[0],
+                    "std_last": last.summary("std")[0],
+                    "theory_std_last": None if last.theory is None else last.theory.std,
+                    "grad_std_first": first.summary("grad_std")[0],
+                    "saturated_max": None if first.saturated_fraction is None else max(sat),
+                    "dead_max": max(la.summary("dead_fraction")[0] for la in run.layers),
+                    "nonfinite": sum(sum(la.nonfinite) + sum(la.grad_nonfinite) for la in run.layers),
+                    "regime": None if mf is None else f"{mf.regime} (chi_1 {mf.chi_1:.3g})",
+                }
+            )
+        return rows
+
+    def _repr_html_(self) -> str:
+        """Jupyter's display: :meth:`table` and the ``histograms`` figure."""
+        last = f"layer {self.depth}"
+        columns = ["init", "spec", "std layer 1", f"std {last}", f"theory {last}", "grad std layer 1"]
+        columns += ["saturated (max)", "dead (max)", "NaN/Inf", "mean field"]
+        rows = [
+            [
+                r["label"],
+                r["spec"],
+                r["std_first"],
+                r["std_last"],
+                r["theory_std_last"],
+                r["grad_std_first"],
+                html.percent(r["saturated_max"]),
+                html.percent(r["dead_max"]),
+                r["nonfinite"],
+                r["regime"] or "-",
+            ]
+            for r in self.table()
+        ]
+        facts = [
+            f"{self.activation}, {self.depth} layers x {self.width} units" + (", bias" if self.bias else ""),
+            f"{self.samples} inputs ({self.input})",
+            f"seeds {', '.join(str(s) for s in self.seeds)}",
+        ]
+        return card(
+            "initlab probe",
+            html.table(columns, rows),
+            facts=facts,
+            figure=(self, "histograms", f"activation histograms per layer, {self.activation}"),
+        )
+
 
 # -- the probe -------------------------------------------------------------------------------------
 
@@ -392,7 +453,7 @@ def run(
     config: ProbeConfig | None = None,
     *,
     dataset: Dataset | None = None,
-    progress: Progress | None = None,
+    progress: Progress | bool | None = None,
     should_stop: ShouldStop | None = None,
     inputs: Tensor | None = None,
     dtype: torch.dtype = torch.float32,
@@ -402,11 +463,23 @@ def run(
     The input is, in this order: ``inputs: (B, D)`` (any tensor; ``config.samples`` is then taken
     from it), the first ``config.samples`` training examples of ``dataset`` or of the dataset
     ``config.input`` names, or ``config.samples`` N(0, 1) vectors of dimension ``config.input_dim``
-    (default ``width``). ``should_stop`` is not polled (one pass); ``progress`` gets ``(1, 1)``.
+    (default ``width``). ``should_stop`` is not polled (one pass); ``progress`` gets ``(1, 1)``
+    (``progress=True``: a bar, :mod:`initlab.studies.progress`).
     Never raises on NaN/Inf in the network: non-finite values are counted per layer.
     """
     cfg = config if config is not None else ProbeConfig()
     cfg.validate()
+    with progress_bar(progress, "probe") as tick:
+        result = _measure(cfg, dataset, inputs, dtype)
+        if tick is not None:
+            tick(1, 1)
+    return result
+
+
+def _measure(
+    cfg: ProbeConfig, dataset: Dataset | None, inputs: Tensor | None, dtype: torch.dtype
+) -> ProbeResult:
+    """The pass of :func:`run` on a validated config."""
     act = get_activation(cfg.activation)
     specs = [scheme(s) for s in cfg.inits]
     depth, width, n_seeds, bins = cfg.layers, cfg.width, cfg.seeds, cfg.bins
@@ -467,8 +540,6 @@ def run(
                     sch.label, sch.spec, sch.text, seed_list, rng, bins, tuple(layer_results), mf, exact
                 )
             )
-    if progress is not None:
-        progress(1, 1)
     return ProbeResult(
         act.spec, depth, width, d, b, cfg.seed, seed_list, bool(cfg.bias), bins, source, x2, tuple(runs)
     )
@@ -502,8 +573,8 @@ def probe(
     *,
     dataset: Dataset | str | None = None,
     data_dir: str | os.PathLike[str] | None = None,
-    progress: Progress | None = None,
-    download_progress: Progress | None = None,
+    progress: Progress | bool | None = None,
+    download_progress: Progress | bool | None = None,
     should_stop: ShouldStop | None = None,
     inputs: Tensor | None = None,
     dtype: torch.dtype = torch.float32,
