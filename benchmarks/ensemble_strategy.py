@@ -16,6 +16,13 @@ vmap, ...) so that load from other jobs on a shared machine hits all alike, and 
 printed as time per model and as the ratio plain / strategy (above 1: faster per model than the
 plain loop; the issue's target for conv ensembles is 1.5). Single-threaded by default.
 
+Two clocks: wall time (``time.perf_counter``) and the process's CPU time (``time.process_time``,
+user + system, all threads). On a machine shared with other jobs the wall time of a step is
+mostly waiting for a core, so the CPU time is the steadier measure of the work a step does; its
+system part counts the page faults of fresh allocations (glibc serves blocks over 32 MB with
+``mmap`` and returns them on free, so under ``vmap`` the M-times larger activations are faulted in
+again every step; ``GLIBC_TUNABLES=glibc.malloc.mmap_max=0`` keeps them in the heap).
+
     python benchmarks/ensemble_strategy.py [--workloads classic,sweep,cnn,resnet,vit]
         [--repeats 7] [--threads 1] [--device cpu] [--batch 128]
 """
@@ -118,18 +125,21 @@ def run(
     }
     check_equal(ens, plain, {k: f() for k, f in steps.items()})  # also the warm-up
 
-    def timed(step: Callable[[], torch.Tensor]) -> float:
+    def timed(step: Callable[[], torch.Tensor]) -> tuple[float, float]:
         _sync(device)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         step()
         _sync(device)
-        return time.perf_counter() - t0
+        return time.perf_counter() - t0, time.process_time() - c0
 
-    times: dict[str, list[float]] = {k: [] for k in STRATEGIES}
+    wall: dict[str, list[float]] = {k: [] for k in STRATEGIES}
+    cpu: dict[str, list[float]] = {k: [] for k in STRATEGIES}
     for _ in range(repeats):
         for k in STRATEGIES:
-            times[k].append(timed(steps[k]))
-    return {k: statistics.median(v) for k, v in times.items()}
+            t, c = timed(steps[k])
+            wall[k].append(t)
+            cpu[k].append(c)
+    return {k: (statistics.median(wall[k]), statistics.median(cpu[k])) for k in STRATEGIES}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -150,19 +160,21 @@ def main(argv: list[str] | None = None) -> None:
         f"{device}, median of {args.repeats} interleaved repeats; ratio = plain / strategy per model"
     )
     print(
-        f"  {'workload':36s}  {'vmap ms/model':>13s}  {'loop ms/model':>13s}  {'plain ms/model':>14s}  "
-        f"{'vmap':>6s}  {'loop':>6s}"
+        f"  {'workload':36s} {'clock':5s} {'vmap ms/model':>13s} {'loop ms/model':>13s} "
+        f"{'plain ms/model':>14s} {'vmap':>6s} {'loop':>6s}"
     )
     for key in args.workloads.split(","):
         w = WORKLOADS[key.strip()]
         med = run(w, x, y, args.repeats, device)
-        per = {k: med[k] / w.models * 1e3 for k in STRATEGIES}
         label = f"{w.spec} M={w.models}"
-        print(
-            f"  {label:36s}  {per['vmap']:13.2f}  {per['loop']:13.2f}  {per['plain']:14.2f}  "
-            f"{med['plain'] / med['vmap']:5.2f}x  {med['plain'] / med['loop']:5.2f}x",
-            flush=True,
-        )
+        for i, clock in enumerate(("wall", "cpu")):
+            t = {k: med[k][i] for k in STRATEGIES}
+            per = {k: t[k] / w.models * 1e3 for k in STRATEGIES}
+            print(
+                f"  {label if i == 0 else '':36s} {clock:5s} {per['vmap']:13.2f} {per['loop']:13.2f} "
+                f"{per['plain']:14.2f} {t['plain'] / t['vmap']:5.2f}x {t['plain'] / t['loop']:5.2f}x",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":
