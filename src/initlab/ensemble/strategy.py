@@ -32,20 +32,20 @@ workload                               vmap (CPU)  loop (CPU)  vmap wall   loop 
 ``vit(depth=4, dim=64, heads=4)`` M=8  1.06x       1.08x       0.97x       0.97x
 =====================================  ==========  ==========  ==========  ==========
 
-Why ``vmap`` loses on conv nets on a CPU: not the grouped convolution itself (its user time is
-within 5% of M separate ones in oneDNN), but memory. Its activations are M times larger (cnn:
-``(128, 8 x 32, 28, 28)`` float32 = 103 MB); glibc serves blocks over 32 MB with ``mmap`` and
-unmaps them on free, so every step faults them in again: the cnn step's extra time is system time.
-With ``GLIBC_TUNABLES=glibc.malloc.mmap_max=0`` (blocks stay in the heap) ``vmap`` reaches 0.95x
-on the cnn and still 0.86x on the resnet. The loop runs each model at the plain loop's sizes and
-steps the optimizer once over the stacked tensors: the same speed as the plain loop for conv nets
-(1.00x), slightly faster for MLPs. No strategy reaches 1.5x lower time per model than the plain
-loop for a conv net on one CPU thread: the convolutions are compute-bound and each strategy does
-the same arithmetic. Tried and dropped: channels-last strides for the stacked conv weights (the
-grouped convolution alone is faster in NHWC, but under ``vmap`` the layout does not survive the
-elementwise backward: 0.79 s against 0.63 s CPU time per step at batch 64), ``torch.backends.mkldnn``
-off (PyTorch's own kernels, slower for grouped and separate convolutions alike). For MLPs
-``vmap``'s batched matmuls win as M grows (1.45x against 1.32x at M = 30).
+Why ``vmap`` loses on conv nets on a CPU: not the grouped convolution itself (with the page faults
+below removed, the cnn step's CPU time is within 5% of the plain loop's), but memory. Its
+activations are M times larger (cnn: ``(128, 8 x 32, 28, 28)`` float32 = 103 MB); glibc serves
+blocks over 32 MB with ``mmap`` and unmaps them on free, so every step faults them in again: the cnn
+step's extra time is system time. With ``GLIBC_TUNABLES=glibc.malloc.mmap_max=0`` (blocks stay in
+the heap) ``vmap`` reaches 0.95x on the cnn and still 0.86x on the resnet. The loop runs each model
+at the plain loop's sizes and steps the optimizer once over the stacked tensors: the same speed as
+the plain loop for conv nets (1.00x), slightly faster for MLPs. No strategy reaches 1.5x lower time
+per model than the plain loop for a conv net on one CPU thread: the convolutions are compute-bound
+and each strategy does the same arithmetic. Tried and dropped: channels-last strides for the stacked
+conv weights (the grouped convolution alone is faster in NHWC, but under ``vmap`` the layout does
+not survive the elementwise backward: 0.79 s against 0.63 s CPU time per step at batch 64),
+``torch.backends.mkldnn`` off (PyTorch's own kernels, slower for grouped and separate convolutions
+alike). For MLPs ``vmap``'s batched matmuls win as M grows (1.45x against 1.32x at M = 30).
 """
 
 from __future__ import annotations
