@@ -5,6 +5,7 @@
 * :func:`audit` -- for each weight, the scheme its values most plausibly came from (:mod:`._audit`).
 * :func:`auto_init_` / ``init_(model, "auto")`` -- a scheme per layer from the nonlinearity after it.
 * :func:`lsuv_` -- layer-sequential unit-variance init (Mishkin & Matas 2016).
+* :func:`weight_slots` -- every weight a scheme applies to, oriented, with its fans (:mod:`._layers`).
 * :func:`followers` -- which nonlinearity follows each weighted layer (``torch.fx``, else module order).
 """
 
@@ -17,6 +18,7 @@ from ._diagnose import Diagnosis, LayerStats, diagnose
 from ._findings import DEAD, EXPLODING, SATURATED, VANISHING, Finding
 from ._identify import Identification, identify, nice
 from ._init import init_
+from ._layers import Slot, is_conv1d, weight_slots
 from ._lsuv import LSUVResult, lsuv_
 from ._trace import Follower, followers
 
@@ -37,6 +39,7 @@ __all__ = [
     "LSUVResult",
     "LayerStats",
     "Recorder",
+    "Slot",
     "WeightAudit",
     "audit",
     "auto_init_",
@@ -44,6 +47,8 @@ __all__ = [
     "followers",
     "identify",
     "init_",
+    "is_conv1d",
     "lsuv_",
     "nice",
+    "weight_slots",
 ]
