@@ -121,7 +121,7 @@ class T5Attention(nn.Module):
     ``o ~ N(0, 1/(heads d_kv))``.
     """
 
-    def __init__(self, d_model: int = 32, heads: int = 2, d_kv: int = 64) -> None:
+    def __init__(self, d_model: int = 64, heads: int = 2, d_kv: int = 32) -> None:
         super().__init__()
         inner = heads * d_kv
         self.heads, self.d_kv = heads, d_kv
@@ -151,7 +151,7 @@ class T5Attention(nn.Module):
 class T5Block(nn.Module):
     """Pre-norm residual block: attention then the feed-forward."""
 
-    def __init__(self, d_model: int = 32, heads: int = 2, d_kv: int = 64) -> None:
+    def __init__(self, d_model: int = 64, heads: int = 2, d_kv: int = 32) -> None:
         super().__init__()
         self.ln1 = nn.LayerNorm(d_model)
         self.attn = T5Attention(d_model, heads, d_kv)

@@ -28,7 +28,9 @@ MIN_WEIGHTS = 3  #: fewer measurable weights than this: no median to compare aga
 def deliberate(current: dict[str, float], implied: dict[str, float]) -> dict[str, float]:
     """``name -> r_w / exp(m)`` for every weight the rule (module docstring) flags as deliberate.
 
-    >>> deliberate({"q": 0.01, "k": 0.1, "v": 0.1, "o": 0.1}, {"q": 0.1, "k": 0.1, "v": 0.1, "o": 0.1})
+    >>> implied = {"q": 0.1, "k": 0.1, "v": 0.1, "o": 0.1}
+    >>> found = deliberate({"q": 0.01, "k": 0.1, "v": 0.1, "o": 0.1}, implied)
+    >>> {n: round(f, 6) for n, f in found.items()}
     {'q': 0.1}
     """
     logs = {
