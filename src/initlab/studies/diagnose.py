@@ -220,16 +220,17 @@ def run(
     plan: AutoInitPlan | None = None
     lsuv_result: LSUVResult | None = None
     gen = generator(config.seed, "init")
+    # the batch LSUV fits on; auto init runs it once to follow models torch.fx cannot trace
+    example = torch.randn((config.batch, *config.input_shape), generator=generator(config.seed, "inputs"))
     if config.init is not None:
         if config.init.strip() == "auto":
-            plan = auto_init_(model, generator=gen)
+            plan = auto_init_(model, example=example, generator=gen)
             result_init = {"spec": "auto", **plan.to_dict()}
         else:
             records = init_(model, config.init, generator=gen)
             result_init = {"spec": config.init, "records": [r.to_dict() for r in records]}
     if config.lsuv:
-        batch = torch.randn((config.batch, *config.input_shape), generator=generator(config.seed, "inputs"))
-        lsuv_result = lsuv_(model, batch, generator=gen)
+        lsuv_result = lsuv_(model, example, generator=gen)
     aud = audit(model)
     diag = diagnose(
         model,
