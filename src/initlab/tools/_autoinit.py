@@ -38,7 +38,7 @@ from ..core.errors import InitlabError
 from ..core.io import to_jsonable
 from ..schemes import ParamInit, init_, scheme
 from ._layers import LAYER_KINDS, weight_slots
-from ._scales import KEEP_FACTOR, deliberate
+from ._scales import KEEP_FACTOR, current_std, deliberate
 from ._trace import Follower, followers
 
 _HE_NUMERICAL = {"elu", "gelu", "gelu_tanh", "quick_gelu", "silu", "mish", "softplus", "hardswish"}
@@ -127,11 +127,6 @@ def choose(follower: Follower) -> tuple[str, str]:
     raise InitlabError(f"no auto-init rule for nonlinearity {name!r}")  # pragma: no cover
 
 
-def _std(t: torch.Tensor) -> float:
-    x = t.detach().double()
-    return float(x.std(unbiased=False)) if x.numel() > 1 else 0.0
-
-
 def auto_init_(
     model: nn.Module,
     *,
@@ -169,7 +164,7 @@ def auto_init_(
         chosen[slot.name] = (spec, reason, follower)
     keep: dict[str, float] = {}
     if keep_scales:
-        current = {s.name: _std(s.view(model)) for s in slots}
+        current = {s.name: current_std(s.view(model)) for s in slots}
         implied = {s.name: scheme(chosen[s.name][0]).std(tuple(s.view(model).shape)) for s in slots}
         keep = deliberate(current, implied)
     steps: list[AutoInitStep] = []

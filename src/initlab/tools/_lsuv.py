@@ -41,7 +41,7 @@ from ..core.io import to_jsonable
 from ..measure import first_tensor, units_view
 from ..schemes import ParamInit, init_, scheme
 from ._layers import LAYER_KINDS, Slot, weight_slots
-from ._scales import KEEP_FACTOR, deliberate
+from ._scales import KEEP_FACTOR, current_std, deliberate
 
 
 @dataclass(frozen=True)
@@ -119,10 +119,7 @@ def lsuv_(
     kept: dict[str, float] = {}
     if keep_scales:
         views = {s.name: s.view(model) for s in slots}
-        current = {
-            n: float(v.detach().double().std(unbiased=False)) if v.numel() > 1 else 0.0
-            for n, v in views.items()
-        }
+        current = {n: current_std(v) for n, v in views.items()}
         implied = {n: scheme("orthogonal").std(tuple(v.shape)) for n, v in views.items()}
         kept = deliberate(current, implied)
     records: list[ParamInit] = []
@@ -206,12 +203,16 @@ class _Fitter:
                 if isinstance(mod, nn.MultiheadAttention):
                     handles.append(mod.register_forward_pre_hook(self._attention_in(group), with_kwargs=True))
                 else:
-                    handles.append(mod.register_forward_hook(self._layer(group[0], mod), with_kwargs=True))
+                    handles.append(
+                        mod.register_forward_hook(
+                            self._after(group[0], group[0].kind in ("linear", "conv1d")), with_kwargs=True
+                        )
+                    )
             for name, mod in mods.items():  # the output projection runs inside the attention
                 if isinstance(mod, nn.MultiheadAttention):
                     out_name = f"{name}.out_proj" if name else "out_proj"
                     for slot in [s for s in slots if s.name == out_name]:
-                        handles.append(mod.register_forward_hook(self._attention_out(slot), with_kwargs=True))
+                        handles.append(mod.register_forward_hook(self._after(slot, True), with_kwargs=True))
             self.passes += 1
             with torch.no_grad():
                 self.model(*xs)
@@ -258,22 +259,24 @@ class _Fitter:
             it += 1
             out = again()
 
-    def _layer(self, slot: Slot, mod: nn.Module) -> Callable[..., Any]:
-        channels_last = slot.kind in ("linear", "conv1d")
+    def _after(self, slot: Slot, channels_last: bool) -> Callable[..., Any]:
+        """Forward hook fitting ``slot`` on its module's output (a layer, or an attention's out_proj)."""
 
         def hook(m: nn.Module, args: Any, kwargs: Any, out: Any) -> Any:
             if slot.name in self.fitted or slot.name in self.kept or first_tensor(out) is None:
                 return None
+            last = [out]
 
             def again() -> Tensor:
-                t = first_tensor(m.forward(*args, **kwargs))
+                last[0] = m.forward(*args, **kwargs)  # this module only, on the input it was called with
+                t = first_tensor(last[0])
                 assert t is not None  # it gave a tensor the first time
                 return t
 
             t = first_tensor(out)
             assert t is not None
             self._fit(slot, t, again, channels_last)
-            return m.forward(*args, **kwargs)  # the fitted layer's output, handed on
+            return None if last[0] is out else last[0]  # the fitted output, handed on
 
         return hook
 
@@ -288,22 +291,5 @@ class _Fitter:
                     return F.linear(x, slot.view(self.model), slot.bias_view(self.model))
 
                 self._fit(slot, again(), again, True)
-
-        return hook
-
-    def _attention_out(self, slot: Slot) -> Callable[..., Any]:
-        def hook(m: nn.Module, args: Any, kwargs: Any, out: Any) -> Any:
-            if slot.name in self.fitted or slot.name in self.kept or first_tensor(out) is None:
-                return None
-
-            def again() -> Tensor:
-                t = first_tensor(m.forward(*args, **kwargs))
-                assert t is not None
-                return t
-
-            t = first_tensor(out)
-            assert t is not None
-            self._fit(slot, t, again, True)
-            return m.forward(*args, **kwargs)
 
         return hook

@@ -21,8 +21,17 @@ from __future__ import annotations
 import math
 import statistics
 
+from torch import Tensor
+
 KEEP_FACTOR = 4.0  #: a weight whose scale differs from the model's by more than this is kept
 MIN_WEIGHTS = 3  #: fewer measurable weights than this: no median to compare against, nothing kept
+
+
+def current_std(t: Tensor) -> float:
+    """The std of a weight's entries, NaN where it holds no values (meta device) or has fewer than 2."""
+    if t.device.type == "meta" or t.numel() < 2:
+        return math.nan
+    return float(t.detach().double().std(unbiased=False))
 
 
 def deliberate(current: dict[str, float], implied: dict[str, float]) -> dict[str, float]:
