@@ -4,9 +4,10 @@
   per-layer statistics, and plain-language findings (:mod:`._findings`, where the thresholds are stated).
 * :func:`audit` -- for each weight, the scheme its values most plausibly came from (:mod:`._audit`).
 * :func:`auto_init_` / ``init_(model, "auto")`` -- a scheme per layer from the nonlinearity after it.
-* :func:`lsuv_` -- layer-sequential unit-variance init (Mishkin & Matas 2016).
+* :func:`lsuv_` -- layer-sequential unit-variance init (Mishkin & Matas 2016), in one forward pass.
 * :func:`weight_slots` -- every weight a scheme applies to, oriented, with its fans (:mod:`._layers`).
-* :func:`followers` -- which nonlinearity follows each weighted layer (``torch.fx``, else module order).
+* :func:`followers` -- which nonlinearity follows each weighted layer (``torch.fx``; else one forward
+  pass on an example input, recorded by hooks; else module order, a guess).
 """
 
 from __future__ import annotations
