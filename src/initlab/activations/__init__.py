@@ -231,17 +231,17 @@ def quick_gelu(x: Tensor) -> Tensor:
 
 @register_activation(formula="x * relu6(x + 3) / 6", bounds=lambda: (-0.375, None))
 def hardswish(x: Tensor) -> Tensor:
-    return F.hardswish(x)
+    return x * (x + 3.0).clamp(0.0, 6.0) / 6.0  # = F.hardswish, written out: twice differentiable by autograd
 
 
 @register_activation(formula="relu6(x + 3) / 6", bounds=lambda: (0.0, 1.0))
 def hardsigmoid(x: Tensor) -> Tensor:
-    return F.hardsigmoid(x)
+    return (x / 6.0 + 0.5).clamp(0.0, 1.0)  # = F.hardsigmoid, whose backward has no derivative
 
 
 @register_activation(formula="min(max(x, -1), 1)", bounds=lambda: (-1.0, 1.0))
 def hardtanh(x: Tensor) -> Tensor:
-    return F.hardtanh(x)
+    return x.clamp(-1.0, 1.0)
 
 
 from ._match import ActivationMatch, match_activation  # noqa: E402 - needs the registry above
