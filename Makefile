@@ -7,8 +7,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 INTEROP := $(VENV)/.interop
+MODELS_VENV ?= .venv-models
+MODELS_STAMP := $(MODELS_VENV)/.installed
 
-.PHONY: demo test lint typecheck unit docs docs-figures test-interop bench clean
+.PHONY: demo test test-models lint typecheck unit docs docs-figures test-interop bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
@@ -45,8 +47,18 @@ test-interop: $(INTEROP)
 
 test: lint typecheck docs unit
 
+# Optional: auto init / LSUV / audit on Hugging Face models from small configs (random init, no
+# downloads), in a venv of their own so `make test` never depends on transformers.
+$(MODELS_STAMP): pyproject.toml constraints.txt
+	$(PY) -m venv $(MODELS_VENV)
+	$(MODELS_VENV)/bin/pip install -q -c constraints.txt torch==2.13.0 transformers -e '.[dev]'
+	touch $(MODELS_STAMP)
+
+test-models: $(MODELS_STAMP)
+	INITLAB_TEST_MODELS=1 OMP_NUM_THREADS=1 $(MODELS_VENV)/bin/pytest -q -p no:cacheprovider tests/tools/test_real_models.py
+
 bench: $(STAMP)
 	$(BIN)/python benchmarks/train_speed.py
 
 clean:
-	rm -rf $(VENV) build site *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(MODELS_VENV) build site *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -9,7 +9,7 @@ import torch
 from scipy import integrate
 
 import initlab
-from initlab.activations import activation, gain
+from initlab.activations import activation, gain, match_activation
 
 
 def test_registry_has_the_catalogue() -> None:
@@ -89,3 +89,40 @@ def test_second_moment_matches_an_independent_integrator(name: str) -> None:
     ref, _ = integrate.quad(integrand, -12, 12, points=[0.0], limit=400, epsabs=1e-14, epsrel=1e-13)
     assert act.second_moment(1.0) == pytest.approx(ref, rel=1e-11)
     assert gain(name, method="numerical") == pytest.approx(1 / math.sqrt(ref), rel=1e-11)
+
+
+class _NewGELU(torch.nn.Module):
+    """Hugging Face's NewGELUActivation, written out (no transformers needed)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * torch.pow(x, 3.0))))
+
+
+@pytest.mark.parametrize(
+    ("fn", "name"),
+    [
+        (torch.nn.Hardswish(), "hardswish"),
+        (torch.nn.Hardsigmoid(), "hardsigmoid"),
+        (_NewGELU(), "gelu_tanh"),
+        (lambda x: x * torch.sigmoid(x), "silu"),  # timm's Swish, HF's SiLUActivation
+        (lambda x: x * torch.sigmoid(1.702 * x), "quick_gelu"),
+        (torch.nn.GELU(), "gelu"),
+        (torch.nn.Mish(), "mish"),
+        (torch.nn.ReLU6(), None),  # capped at 6: not relu, elementwise, unknown
+    ],
+)
+def test_match_activation_by_values(fn: object, name: str | None) -> None:
+    found = match_activation(fn)  # type: ignore[arg-type]
+    assert found is not None and found.elementwise
+    assert (found.activation.name if found.activation else None) == name
+    assert found.unknown == (name is None)
+
+
+def test_match_activation_rejects_what_is_not_elementwise_and_gives_unknown_gains() -> None:
+    assert match_activation(lambda x: x.softmax(-1)) is None
+    assert match_activation(torch.nn.LayerNorm(1601)) is None
+    ident = match_activation(torch.nn.Identity())
+    assert ident is not None and not ident.elementwise and ident.activation is not None
+    quad = match_activation(lambda x: x + x * x / 4)
+    assert quad is not None and quad.unknown
+    assert quad.gain == pytest.approx((16 / 19) ** 0.5, rel=1e-9)  # E[(z + z^2/4)^2] = 1 + 3/16

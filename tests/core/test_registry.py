@@ -94,7 +94,8 @@ def test_the_three_registries_filter() -> None:
     assert initlab.schemes("he_*") == ["he_normal", "he_uniform"]
     assert initlab.schemes("*_uniform") == ["he_uniform", "lecun_uniform", "xavier_uniform"]
     assert initlab.schemes() == sorted(initlab.schemes()) and len(initlab.schemes()) > 15
-    assert initlab.activations("*elu*") == ["elu", "gelu", "leaky_relu", "relu", "selu"]
+    elus = ["elu", "gelu", "gelu_tanh", "leaky_relu", "quick_gelu", "relu", "selu"]
+    assert initlab.activations("*elu*") == elus
     assert set(initlab.activations("*elu*")) < set(initlab.activations())
     assert initlab.data.datasets("*mnist") == ["fashion-mnist", "kmnist", "mnist"]
     assert initlab.data.datasets("fashion_*") == ["fashion-mnist"]  # same spelling rule as lookups

@@ -101,3 +101,55 @@ def test_max_iter_bounds_the_updates() -> None:
     res = initlab.lsuv_(model, torch.randn(64, 32, generator=_g(0)), tol=1e-12, max_iter=1, generator=_g(1))
     assert all(la.iterations <= 1 for la in res.layers)
     assert res.to_dict()["layers"][0]["name"] == "0"
+
+
+def _naive_lsuv(model: nn.Sequential, x: torch.Tensor, target: float = 1.0, tol: float = 0.1) -> None:
+    """The paper's loop, one full forward pass per measurement: the slow, obvious reference."""
+    got: list[float] = []
+
+    def record(m: nn.Module, a: object, out: torch.Tensor) -> None:
+        got.append(float(out.double().std(unbiased=False)))
+
+    for layer in [m for m in model if isinstance(m, nn.Linear)]:
+        handle = layer.register_forward_hook(record)
+        for _ in range(10):
+            got.clear()
+            with torch.no_grad():
+                model(x)
+            if abs(got[0] - target) <= tol * target:
+                break
+            with torch.no_grad():
+                layer.weight.mul_(target / got[0])
+                layer.bias.mul_(target / got[0])
+        handle.remove()
+
+
+def test_one_forward_pass_gives_the_sequential_result() -> None:
+    x = torch.randn(64, 32, generator=_g(0))
+    fast, slow = mlp(8, 32, nn.Tanh), mlp(8, 32, nn.Tanh)
+    res = initlab.lsuv_(fast, x, tol=1e-3, generator=_g(1))
+    assert res.passes == 1 and res.to_dict()["passes"] == 1  # the per-pass loop took 1 + 8 * 2 = 17
+    initlab.init_(slow, "orthogonal", generator=_g(1))
+    _naive_lsuv(slow, x, tol=1e-3)
+    for a, b in zip(fast.parameters(), slow.parameters(), strict=True):
+        assert torch.allclose(a, b, rtol=1e-4, atol=1e-6)
+    assert all(la.converged and la.iterations >= 1 for la in res.layers)
+
+
+def test_conv1d_and_attention_layers_are_fitted() -> None:
+    from lookalikes import GPT2MLP
+
+    x = torch.randn(4, 6, 16, generator=_g(0))
+    res = initlab.lsuv_(GPT2MLP(16), x, generator=_g(1))
+    assert [(la.name, la.type, la.converged) for la in res.layers] == [
+        ("c_fc", "Conv1D", True),
+        ("c_proj", "Conv1D", True),
+    ]
+    mha = nn.MultiheadAttention(16, 2, batch_first=True)
+    res = initlab.lsuv_(mha, (x, x, x), generator=_g(1))
+    fitted = {la.name: la.converged for la in res.layers if la.skipped is None}
+    assert fitted == {f"in_proj_weight[{p}]": True for p in "qkv"} | {"out_proj": True}
+    assert res.passes == 1 and hook_count(mha) == 0
+    with torch.no_grad():
+        out = mha(x, x, x)[0]
+    assert float(out.double().std(unbiased=False)) == pytest.approx(1.0, rel=0.1)

@@ -15,6 +15,10 @@ one) and knows two gains:
 
 ``gain(name)`` (method ``"auto"``) returns PyTorch's value where PyTorch defines one and the
 numerical one otherwise. ``activations("*elu*")`` lists the registered names matching a pattern.
+
+:func:`match_activation` (:mod:`._match`) says which registered activation an arbitrary callable (a
+module of torch, timm, transformers or the user's own) computes, by comparing values on a probe
+input, and whether it is elementwise at all.
 """
 
 from __future__ import annotations
@@ -109,7 +113,7 @@ def activations(pattern: str | None = None) -> list[str]:
     """Names of the registered activations, those matching a shell-style ``pattern`` if given.
 
     >>> activations("*elu*")
-    ['elu', 'gelu', 'leaky_relu', 'relu', 'selu']
+    ['elu', 'gelu', 'gelu_tanh', 'leaky_relu', 'quick_gelu', 'relu', 'selu']
     """
     return ACTIVATIONS.names(pattern)
 
@@ -231,3 +235,46 @@ def softsign(x: Tensor) -> Tensor:
 @register_activation(formula="x * tanh(softplus(x))", bounds=lambda: (-0.3089, None))
 def mish(x: Tensor) -> Tensor:
     return F.mish(x)
+
+
+@register_activation(
+    formula="0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))  (GELU, tanh approximation)",
+    bounds=lambda: (-0.171, None),
+)
+def gelu_tanh(x: Tensor) -> Tensor:
+    return F.gelu(x, approximate="tanh")
+
+
+@register_activation(formula="x * sigmoid(1.702 x)  (QuickGELU, CLIP)", bounds=lambda: (-0.164, None))
+def quick_gelu(x: Tensor) -> Tensor:
+    return x * torch.sigmoid(1.702 * x)
+
+
+@register_activation(formula="x * relu6(x + 3) / 6", bounds=lambda: (-0.375, None))
+def hardswish(x: Tensor) -> Tensor:
+    return x * (x + 3.0).clamp(0.0, 6.0) / 6.0  # = F.hardswish, written out: twice differentiable by autograd
+
+
+@register_activation(formula="relu6(x + 3) / 6", bounds=lambda: (0.0, 1.0))
+def hardsigmoid(x: Tensor) -> Tensor:
+    return (x / 6.0 + 0.5).clamp(0.0, 1.0)  # = F.hardsigmoid, whose backward has no derivative
+
+
+@register_activation(formula="min(max(x, -1), 1)", bounds=lambda: (-1.0, 1.0))
+def hardtanh(x: Tensor) -> Tensor:
+    return x.clamp(-1.0, 1.0)
+
+
+from ._match import ActivationMatch, match_activation  # noqa: E402 - needs the registry above
+
+__all__ = [
+    "ACTIVATIONS",
+    "Activation",
+    "ActivationInfo",
+    "ActivationMatch",
+    "activation",
+    "activations",
+    "gain",
+    "match_activation",
+    "register_activation",
+]

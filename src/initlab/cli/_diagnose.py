@@ -29,7 +29,7 @@ def report(result: DiagnoseResult, doc: dict[str, Any], folder: RunFolder) -> No
     if result.plan is not None:
         plan = result.plan
         steps = [[s.layer, s.scheme, s.reason] for s in plan.steps]
-        title = "init auto" + ("" if plan.traced else f" ({plan.note})")
+        title = "init auto" + (f" ({plan.note})" if plan.note else "")
         out.print(table(title, ["layer", "scheme", "why"], steps))
     if result.lsuv is not None:
         res = result.lsuv

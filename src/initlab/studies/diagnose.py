@@ -253,15 +253,17 @@ def _diagnose(config: DiagnoseConfig) -> DiagnoseResult:
     plan: AutoInitPlan | None = None
     lsuv_result: LSUVResult | None = None
     gen = generator(config.seed, "init")
+    # the batch LSUV fits on; auto init runs it once to follow models torch.fx cannot trace
+    example = make_inputs(config, generator(config.seed, "inputs"))  # for auto init's order and LSUV
     if config.init is not None:
         if config.init.strip() == "auto":
-            plan = auto_init_(model, generator=gen)
+            plan = auto_init_(model, example=example, generator=gen)
             result_init = {"spec": "auto", **plan.to_dict()}
         else:
             records = init_(model, config.init, generator=gen)
             result_init = {"spec": config.init, "records": [r.to_dict() for r in records]}
     if config.lsuv:
-        lsuv_result = lsuv_(model, make_inputs(config, generator(config.seed, "inputs")), generator=gen)
+        lsuv_result = lsuv_(model, example, generator=gen)
     aud = audit(model)
     model = model.to(device)  # built, re-initialised and audited on the CPU: the same weights everywhere
     if config.input_dtype == "long":  # the tokens, then the cotangent, from the diagnose stream

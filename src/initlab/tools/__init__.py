@@ -5,8 +5,10 @@
   findings (:mod:`._findings`, where the rules and thresholds are stated).
 * :func:`audit` -- for each weight, the scheme its values most plausibly came from (:mod:`._audit`).
 * :func:`auto_init_` / ``init_(model, "auto")`` -- a scheme per layer from the nonlinearity after it.
-* :func:`lsuv_` -- layer-sequential unit-variance init (Mishkin & Matas 2016).
-* :func:`followers` -- which nonlinearity follows each weighted layer (``torch.fx``, else module order).
+* :func:`lsuv_` -- layer-sequential unit-variance init (Mishkin & Matas 2016), in one forward pass.
+* :func:`weight_slots` -- every weight a scheme applies to, oriented, with its fans (:mod:`._layers`).
+* :func:`followers` -- which nonlinearity follows each weighted layer (``torch.fx``; else one forward
+  pass on an example input, recorded by hooks; else module order, a guess).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from ._diagnose import Diagnosis, LayerStats, diagnose
 from ._findings import DEAD, EXPLODING, SATURATED, VANISHING, Finding
 from ._identify import Identification, identify, nice
 from ._init import init_
+from ._layers import Slot, is_conv1d, weight_slots
 from ._lsuv import LSUVResult, lsuv_
 from ._trace import Follower, followers
 
@@ -38,6 +41,7 @@ __all__ = [
     "LSUVResult",
     "LayerStats",
     "Recorder",
+    "Slot",
     "WeightAudit",
     "audit",
     "auto_init_",
@@ -45,6 +49,8 @@ __all__ = [
     "followers",
     "identify",
     "init_",
+    "is_conv1d",
     "lsuv_",
     "nice",
+    "weight_slots",
 ]

@@ -1,8 +1,10 @@
 """``audit(model)``: which scheme each weight came from, and warnings for known mistakes.
 
-Every parameter whose name starts with ``weight`` and that has at least 2 dims (Linear, ConvNd,
-Embedding, the ``weight_ih_l0`` of recurrent layers, ...) is identified by
-:func:`._identify.identify`. Warnings:
+Every weight of :func:`._layers.weight_slots` (Linear, ConvNd, Hugging Face's ``Conv1D`` read
+transposed, the q/k/v blocks of ``nn.MultiheadAttention``'s packed ``in_proj_weight`` as
+``attn.in_proj_weight[q]`` ..., Embedding without its padding row), then every other parameter whose
+name starts with ``weight`` and that has at least 2 dims (the ``weight_ih_l0`` of recurrent layers,
+...), is identified by :func:`._identify.identify`. Warnings:
 
 * ``torch_default_relu`` -- at least ``DEEP`` (4) layers keep PyTorch's default
   ``U(+-1/sqrt(fan_in))`` and feed a ReLU (or leaky ReLU) with no normalisation layer in between
@@ -49,6 +51,7 @@ from ..core.errors import InitlabError
 from ..core.io import to_jsonable
 from ..schemes import WEIGHTED, fans
 from ._identify import abs_sigma, identify_with, moments
+from ._layers import Slot, weight_slots
 from ._trace import followers
 
 DEEP = 4  #: layers with PyTorch's default in front of ReLU that make a "deep stack"
@@ -169,13 +172,19 @@ def audit(model: nn.Module | Tensor) -> Audit:
     if not isinstance(model, nn.Module):
         raise InitlabError(f"audit needs an nn.Module or a Tensor, got {type(model).__name__}")
     follow = followers(model).layers
+    slots: dict[str, list[Slot]] = {}
+    for slot in weight_slots(model):
+        slots.setdefault(slot.param, []).append(slot)
     entries: list[WeightAudit] = []
     for pname, p in model.named_parameters():
         owner, _, leaf = pname.rpartition(".")
-        if not leaf.startswith("weight") or p.dim() < 2:
-            continue
-        f = follow.get(owner)
-        entries.append(_entry(pname, p, None if f is None else f.spec))
+        for slot in slots.get(pname, []):  # oriented (Conv1D transposed), packed q/k/v split, no padding row
+            f = follow.get(slot.name)
+            name = pname if slot.rows is None else slot.name
+            entries.append(_entry(name, slot.values(model), None if f is None else f.spec))
+        if pname not in slots and leaf.startswith("weight") and p.dim() >= 2:
+            f = follow.get(owner)
+            entries.append(_entry(pname, p, None if f is None else f.spec))
     direct = {n: f.negative_slope for n, f in follow.items() if not f.normalized}
     weighted = [n for n, m in model.named_modules() if isinstance(m, WEIGHTED)]
     outputs = {
