@@ -6,6 +6,9 @@
 * :func:`auto_init_` / ``init_(model, "auto")`` -- a scheme per layer from the nonlinearity after it.
 * :func:`lsuv_` -- layer-sequential unit-variance init (Mishkin & Matas 2016).
 * :func:`followers` -- which nonlinearity follows each weighted layer (``torch.fx``, else module order).
+* :func:`monitor` -- diagnose's statistics, norms and histograms during the user's own training loop,
+  findings raised as they happen (:mod:`._monitor`), to sinks (:mod:`._sinks`): :class:`TensorBoardSink`,
+  :class:`WandbSink`.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from ._findings import DEAD, EXPLODING, SATURATED, VANISHING, Finding
 from ._identify import Identification, identify, nice
 from ._init import init_
 from ._lsuv import LSUVResult, lsuv_
+from ._monitor import Event, Monitor, MonitorWarning, ParamStats, Snapshot, monitor
+from ._sinks import Sink, SinkBase, TensorBoardSink, WandbSink, require_tensorboard
 from ._trace import Follower, followers
 
 __all__ = [
@@ -31,12 +36,21 @@ __all__ = [
     "AutoInitPlan",
     "AutoInitStep",
     "Diagnosis",
+    "Event",
     "Finding",
     "Follower",
     "Identification",
     "LSUVResult",
     "LayerStats",
+    "Monitor",
+    "MonitorWarning",
+    "ParamStats",
     "Recorder",
+    "Sink",
+    "SinkBase",
+    "Snapshot",
+    "TensorBoardSink",
+    "WandbSink",
     "WeightAudit",
     "audit",
     "auto_init_",
@@ -45,5 +59,7 @@ __all__ = [
     "identify",
     "init_",
     "lsuv_",
+    "monitor",
     "nice",
+    "require_tensorboard",
 ]
