@@ -1,4 +1,4 @@
-"""Measurements: per-layer statistics (pure functions), histograms, symmetry measures, and forward/backward hooks."""
+"""Measurements: per-layer statistics (pure functions), histograms, symmetry measures, hooks."""
 
 from __future__ import annotations
 

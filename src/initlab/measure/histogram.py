@@ -22,7 +22,7 @@ from . import stats
 
 @dataclass(frozen=True)
 class Histogram:
-    """``counts[i]`` finite values in ``[edges[i], edges[i + 1])`` (the last bin closed); ``bins + 1`` edges."""
+    """``counts[i]`` finite values in ``[edges[i], edges[i + 1])`` (the last bin closed); bins + 1 edges."""
 
     edges: tuple[float, ...]
     counts: tuple[float, ...]
@@ -63,7 +63,7 @@ def histogram(t: Tensor, bins: int = 30) -> Histogram:
             return Histogram(edges, (0.0,) * bins, 0, math.nan, math.nan, 0.0, 0.0, nonfinite)
         a, b = (vlo - 0.5, vhi + 0.5) if vlo == vhi else (vlo, vhi)
         counts = stats.histograms(x, bins, a, b)[0].tolist()  # (bins,), the second sync
-        edges = tuple(a + (b - a) * i / bins for i in range(bins)) + (b,)
+        edges = (*tuple(a + (b - a) * i / bins for i in range(bins)), b)
         return Histogram(edges, tuple(counts), num, vlo, vhi, s, ss, nonfinite)
 
 
