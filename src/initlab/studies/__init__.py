@@ -12,7 +12,7 @@ True
 
 from __future__ import annotations
 
-from . import compare, diagnose, probe, reproduce, symmetry
+from . import compare, diagnose, events, probe, reproduce, symmetry
 from .compare import CompareConfig, CompareResult
 from .diagnose import DiagnoseConfig, DiagnoseResult
 from .probe import LayerProbe, ProbeConfig, ProbeResult, SpecProbe
@@ -35,6 +35,7 @@ __all__ = [
     "SymmetryResult",
     "compare",
     "diagnose",
+    "events",
     "probe",
     "reproduce",
     "symmetry",
