@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import math
 import tracemalloc
 import warnings
 from collections.abc import Callable, Iterator
@@ -233,3 +234,17 @@ def test_snapshot_scalars_name_every_layer_and_parameter() -> None:
     } <= set(tags)
     assert tags["weight_gradient/norm/4.bias"] == pytest.approx(float(model[4].bias.grad.double().norm()))
     assert dataclasses.asdict(mon.last.layer("4"))["grad_norm"] == tags["gradient/norm/4"]
+
+
+def test_nonfinite_entries_are_counted_exactly() -> None:
+    model = nn.Linear(4, 3)
+    x = torch.randn(5, 4, generator=_g(1))  # (B, 4)
+    x[0, 1] = math.nan  # row 0 of the output: 3 NaN
+    g = torch.randn(5, 3, generator=_g(2))  # (B, 3), the gradient w.r.t. the output
+    g[2, 0], g[4, 2] = math.inf, -math.inf
+    with caught(), initlab.monitor(model, every=1) as mon:
+        (model(x) * g).sum().backward()
+    assert mon.last is not None
+    la = mon.last.layer("(model)")
+    assert la.nonfinite == 3 and la.grad_nonfinite == 2
+    assert mon.last.histograms["activation/(model)"].num == 12

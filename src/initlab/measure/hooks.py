@@ -221,12 +221,15 @@ def _grad_hook(rec: Call, bins: int = 0) -> Any:
         with torch.no_grad():
             g = grad.detach().unsqueeze(0)  # (1, ...)
             _, std = stats.finite_mean_std(g)
+            finite = stats.surely_finite(g)
             rec.grad_std = float(std[0])
-            rec.grad_nonfinite = int(stats.nonfinite(g)[0])
+            rec.grad_nonfinite = 0 if finite else int(stats.nonfinite(g)[0])
             b = max(grad.shape[0], 1) if grad.dim() else 1
             rows = g.reshape(b, grad.numel() // b).double()  # (B, features)
-            sq = torch.where(torch.isfinite(rows), rows * rows, torch.zeros_like(rows)).sum(dim=1)  # (B,)
-            rec.grad_norm = float(sq.mean().sqrt())
+            sq = rows * rows  # (B, features)
+            if not finite:
+                sq = torch.where(torch.isfinite(rows), sq, torch.zeros_like(rows))
+            rec.grad_norm = float(sq.sum(dim=1).mean().sqrt())  # the rows' norms, root-mean-squared
             if bins:
                 rec.extra["grad_histogram"] = histogram(grad, bins)
 

@@ -48,16 +48,22 @@ def nonfinite(a: Tensor) -> Tensor:
     return (~torch.isfinite(_flat(a))).sum(dim=1)
 
 
+def surely_finite(a: Tensor) -> bool:
+    """True when no entry of ``a`` is NaN/Inf, told by one sum (NaN and Inf reach it); a sum that
+    overflows says False, and the caller then counts exactly (one host sync)."""
+    return bool(torch.isfinite(a.sum()))
+
+
 def finite_mean_std(a: Tensor) -> tuple[Tensor, Tensor]:
     """Mean and population std over finite entries per model (float64; NaN if none is finite)."""
     x = _flat(a).double()  # (M, N)
     if x.numel() == 0:  # no entries at all (a zero-size layer): nothing to average
         nan = torch.full((x.shape[0],), math.nan, dtype=torch.float64, device=x.device)  # (M,)
         return nan, nan.clone()
-    ok = torch.isfinite(x)  # (M, N)
-    if bool(ok.all()):  # fast path: no temporaries beyond x
-        var, mean = torch.var_mean(x, dim=1, correction=0)  # (M,), (M,)
+    var, mean = torch.var_mean(x, dim=1, correction=0)  # (M,), (M,)
+    if bool(torch.isfinite(mean).all()):  # every entry finite (NaN/Inf reach the mean): done
         return mean, var.sqrt()
+    ok = torch.isfinite(x)  # (M, N)
     n = ok.sum(dim=1).double()  # (M,)
     xz = torch.where(ok, x, torch.zeros_like(x))  # (M, N)
     mean = xz.sum(dim=1) / n  # (M,)
@@ -90,7 +96,9 @@ def moments(a: Tensor, bounds: tuple[float | None, float | None] = (None, None))
     mean, std = finite_mean_std(a)
     lo, hi = bounds
     sat = saturated_fraction(a, lo, hi) if lo is not None and hi is not None else None
-    return Moments(mean, std, zero_fraction(a), dead_fraction(a), nonfinite(a), sat)
+    zeros = torch.zeros(a.shape[0], dtype=torch.int64, device=a.device)  # (M,)
+    bad = zeros if surely_finite(a) else nonfinite(a)  # (M,)
+    return Moments(mean, std, zero_fraction(a), dead_fraction(a), bad, sat)
 
 
 def histograms(a: Tensor, bins: int, lo: float, hi: float) -> Tensor:
