@@ -221,7 +221,7 @@ class Monitor:
             warnings.warn(
                 f"initlab.monitor: {type(self.model).__name__} is compiled (torch.compile), and compiled "
                 "modules run no hooks added for them: no per-layer statistics, parameters only. Monitor "
-                "an uncompiled copy to see the layers.",
+                "the model uncompiled to see its layers.",
                 MonitorWarning,
                 stacklevel=3,
             )
