@@ -65,7 +65,7 @@ def histogram(t: Tensor, bins: int = 30) -> Histogram:
         lo, hi = (float(v) for v in torch.stack(torch.aminmax(x)).tolist())  # the first sync
         if math.isfinite(lo) and math.isfinite(hi):  # every value is finite
             a, b = (lo - 0.5, hi + 0.5) if lo == hi else (lo, hi)
-            idx = x.sub(a).mul_(bins / (b - a)).to(torch.int64).clamp_(0, bins - 1)  # (N,), >= 0: floor
+            idx = x.sub(a).mul_(bins / (b - a)).to(torch.int32).clamp_(0, bins - 1)  # (N,), >= 0: floor
             counts_t = torch.bincount(idx, minlength=bins).double()  # (bins,)
             s = x.sum(dtype=torch.float64)
             ss = torch.linalg.vector_norm(x, dtype=torch.float64).square()

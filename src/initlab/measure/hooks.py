@@ -219,13 +219,13 @@ class Recorder:
 def _grad_hook(rec: Call, bins: int = 0) -> Any:
     def hook(grad: Tensor) -> None:
         with torch.no_grad():
-            g = grad.detach().unsqueeze(0)  # (1, ...)
+            g = grad.detach().unsqueeze(0).double()  # (1, ...): converted once, for all three
             _, std = stats.finite_mean_std(g)
             finite = stats.surely_finite(g)
             rec.grad_std = float(std[0])
             rec.grad_nonfinite = 0 if finite else int(stats.nonfinite(g)[0])
             b = max(grad.shape[0], 1) if grad.dim() else 1
-            rows = g.reshape(b, grad.numel() // b).double()  # (B, features)
+            rows = g.reshape(b, grad.numel() // b)  # (B, features)
             sq = rows * rows  # (B, features)
             if not finite:
                 sq = torch.where(torch.isfinite(rows), sq, torch.zeros_like(rows))

@@ -74,7 +74,8 @@ def finite_mean_std(a: Tensor) -> tuple[Tensor, Tensor]:
 
 def zero_fraction(a: Tensor) -> Tensor:
     """Share of entries exactly 0 per model: ``(M, ...) -> (M,)``."""
-    return (_flat(a) == 0).double().mean(dim=1)
+    x = _flat(a)  # (M, N)
+    return (x == 0).sum(dim=1).double() / x.shape[1]  # a count over N: the mean of 0/1, exactly
 
 
 def dead_fraction(a: Tensor) -> Tensor:
@@ -88,7 +89,7 @@ def saturated_fraction(a: Tensor, lo: float, hi: float, margin: float = SATURATI
     eps = margin * (hi - lo)
     x = _flat(a)  # (M, N)
     sat = (x <= lo + eps) | (x >= hi - eps)  # (M, N)
-    return sat.double().mean(dim=1)
+    return sat.sum(dim=1).double() / x.shape[1]
 
 
 def moments(a: Tensor, bounds: tuple[float | None, float | None] = (None, None)) -> Moments:
