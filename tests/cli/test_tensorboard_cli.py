@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -68,3 +69,18 @@ def test_tensorboard_flag_only_where_results_have_records(capsys: pytest.Capture
         assert "--tensorboard DIR" in capsys.readouterr().out
     assert main(["reproduce", "--help"]) == 0
     assert "--tensorboard" not in capsys.readouterr().out
+
+
+def test_missing_tensorboard_is_one_error_line_before_anything_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)  # as if the package were missing
+    out = tmp_path / "run"
+    argv = ["probe", "--layers", "1", "--width", "4", "--samples", "4", "--out", str(out)]
+    assert main([*argv, "--tensorboard", str(tmp_path / "tb")]) == 2
+    err = capsys.readouterr().err
+    assert (
+        err.startswith("error: the TensorBoard sink needs the tensorboard package") and err.count("\n") == 1
+    )
+    assert "pip install 'initlab[tensorboard]'" in err
+    assert not out.exists() and not (tmp_path / "tb").exists()
