@@ -26,7 +26,7 @@ from typing import Literal
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
 
 from ..core.errors import InitlabError
 from ..core.quadrature import gaussian_expectation
@@ -135,6 +135,27 @@ def activation(spec: str | Activation, **params: Value) -> Activation:
 def gain(name: str | Activation, method: GainMethod = "auto", **params: Value) -> float:
     """Gain of an activation: ``gain("relu") == sqrt(2)``, ``gain("gelu", method="numerical")``."""
     return activation(name, **params).gain(method)
+
+
+class ActivationModule(nn.Module):
+    """A registered activation as an ``nn.Module`` (for ``nn.Sequential`` models and the families).
+
+    ``ActivationModule("leaky_relu(negative_slope=0.2)")(x) == activation(...)(x)``; ``.act`` is the
+    :class:`Activation` (``auto`` init and the probe read its name and gain from it).
+
+    >>> ActivationModule("tanh")
+    ActivationModule(tanh)
+    """
+
+    def __init__(self, spec: str | Activation) -> None:
+        super().__init__()
+        self.act = activation(spec)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.act(x)
+
+    def extra_repr(self) -> str:
+        return self.act.spec
 
 
 # ---------------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from ..activations import Activation, activation
+from ..activations import Activation, ActivationModule, activation
 from ..core.errors import InitlabError
 from ..schemes import Scheme, scheme
 
@@ -149,19 +149,5 @@ class Stack(nn.Module):
                     lin.bias.copy_(self.biases[layer][m])
             mods.append(lin)
             if layer < self.depth - 1 or self.activate_last:
-                mods.append(_ActModule(self.act))
+                mods.append(ActivationModule(self.act))
         return nn.Sequential(*mods)
-
-
-class _ActModule(nn.Module):
-    """An activation as a module (for :meth:`Stack.to_sequential`)."""
-
-    def __init__(self, act: Activation) -> None:
-        super().__init__()
-        self.act = act
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.act(x)
-
-    def extra_repr(self) -> str:
-        return self.act.spec

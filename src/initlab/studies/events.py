@@ -5,7 +5,8 @@ it belongs to: one run per init spec, case or model, so that TensorBoard draws t
 in one chart. :func:`write` hands them to sinks, one per run, from a factory the caller owns (the
 CLI's ``--tensorboard DIR`` makes a :class:`~initlab.tools.TensorBoardSink` in ``DIR/<run>``).
 
-* **probe** -- run: the spec's label. The step is the **hidden layer** (1 ... depth), so TensorBoard's
+* **probe** -- run: the spec's label. The step is the **hidden layer** (1 ... depth; with
+  ``--model``, the tap's position, each with its own histogram range), so TensorBoard's
   histogram view shows the activations through depth, as the classic figure does.
   ``activation`` (histogram of the seed-mean shares in the spec's bins, in entries: shares x
   samples x width), scalars ``activation/{mean,std,zero_fraction,dead_fraction,saturated_fraction,
@@ -32,7 +33,7 @@ from ..core.errors import InitlabError
 from ..measure import Histogram
 from ..tools import Sink
 from .compare import CompareConfig, CompareResult
-from .probe import ProbeConfig, ProbeResult, SpecProbe
+from .probe import ProbeConfig, ProbeResult, SpecProbe, edges
 from .symmetry import SymmetryConfig, SymmetryResult
 
 #: The studies whose results :func:`records` knows (their ``Config`` types: the CLI adds ``--tensorboard``).
@@ -82,13 +83,15 @@ def _mean(values: tuple[float, ...] | tuple[int, ...] | None) -> float | None:
     return math.fsum(values) / len(values)
 
 
-def _probe_histogram(run: SpecProbe, shares: list[float], entries: int, mean: float, std: float) -> Histogram:
-    """A histogram of a probed layer from its bin shares (``entries`` values per seed)."""
+def _probe_histogram(
+    run: SpecProbe, i: int, shares: list[float], entries: int, mean: float, std: float
+) -> Histogram:
+    """A histogram of layer ``i`` (0-based) from its bin shares (``entries`` values per seed)."""
     counts = tuple(s * entries for s in shares)
     num = round(math.fsum(counts))
-    lo, hi = run.hist_range
+    lo, hi = run.layer_range(i)
     return Histogram(
-        edges=tuple(run.edges),
+        edges=tuple(edges(run.layer_range(i), run.bins)),
         counts=counts,
         num=num,
         min=lo,  # values outside the range are counted in the end bins
@@ -100,9 +103,10 @@ def _probe_histogram(run: SpecProbe, shares: list[float], entries: int, mean: fl
 
 
 def _probe(result: ProbeResult) -> Iterator[Record]:
-    entries = result.samples * result.width
     for run in result.runs:
-        for la in run.layers:
+        for i, la in enumerate(run.layers):
+            # values per seed: one model's output (--model), else samples x width
+            entries = math.prod(la.shape) if la.shape else result.samples * la.width
             scalars: dict[str, float | None] = {
                 "activation/mean": _mean(la.mean),
                 "activation/std": _mean(la.std),
@@ -119,11 +123,16 @@ def _probe(result: ProbeResult) -> Iterator[Record]:
             }
             mean, std = _mean(la.mean), _mean(la.std)
             hist = _probe_histogram(
-                run, la.histogram_mean(), entries, 0.0 if mean is None else mean, 0.0 if std is None else std
+                run,
+                i,
+                la.histogram_mean(),
+                entries,
+                0.0 if mean is None else mean,
+                0.0 if std is None else std,
             )
             yield Record(
                 run.label,
-                la.layer,
+                i + 1,  # the depth: hidden layer i + 1 of the classic stack, the (i + 1)-th tap of a model
                 {k: float(v) for k, v in scalars.items() if v is not None},
                 {"activation": hist},
             )

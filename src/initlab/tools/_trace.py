@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..activations import ActivationModule
 from ..schemes import WEIGHTED
 
 
@@ -131,6 +132,11 @@ _PASS_METHODS |= {"add", "add_", "mean"}
 
 def module_follower(mod: nn.Module, via: str) -> Follower | None:
     """The :class:`Follower` a nonlinearity module stands for, or ``None`` if it is not one."""
+    if isinstance(mod, ActivationModule):  # initlab's own (the model families use it)
+        if mod.act.name == "linear":
+            return None
+        slope = float(mod.act.params.get("negative_slope", 0.01)) if mod.act.name == "leaky_relu" else 0.0
+        return Follower(mod.act.name, slope, via)
     for cls, name in _MODULES.items():
         if isinstance(mod, cls):
             if isinstance(mod, nn.LeakyReLU):
