@@ -14,7 +14,7 @@ True
 
 from __future__ import annotations
 
-from . import compare, diagnose, events, probe, reproduce, symmetry
+from . import compare, diagnose, probe, reproduce, symmetry
 from .compare import CompareConfig, CompareResult
 from .diagnose import DiagnoseConfig, DiagnoseResult
 from .probe import LayerProbe, ProbeConfig, ProbeResult, SpecProbe
@@ -40,7 +40,6 @@ __all__ = [
     "TerminalBar",
     "compare",
     "diagnose",
-    "events",
     "probe",
     "progress_bar",
     "reproduce",

@@ -1,5 +1,8 @@
 """A study's result as sink records (scalars and histograms by step), for TensorBoard and W&B.
 
+Not a study itself, so not in :data:`initlab.studies.__all__` (whose modules are the studies):
+``from initlab.studies.events import records, write``.
+
 :func:`records` turns a finished (or partial) result into :class:`Record` s, each naming the *run*
 it belongs to: one run per init spec, case or model, so that TensorBoard draws the runs of one tag
 in one chart. :func:`write` hands them to sinks, one per run, from a factory the caller owns (the
