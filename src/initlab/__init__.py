@@ -4,7 +4,7 @@ The facade holds verbs (a trailing ``_`` when they change a model in place) and 
 
 * the catalogue -- :func:`scheme`, :func:`schemes`, :func:`register_scheme`, :func:`activations`;
 * any PyTorch model -- :func:`init_`, :func:`auto_init_`, :func:`lsuv_`, :func:`audit`,
-  :func:`diagnose` (their result types live in :mod:`initlab.tools`);
+  :func:`diagnose`, :func:`monitor` (their result types and the sinks live in :mod:`initlab.tools`);
 * the studies -- :func:`probe`, :func:`compare`, :func:`symmetry`, :func:`reproduce`, each taking a
   ``Config`` or its fields as keywords and returning a ``Result``; those types live in
   :mod:`initlab.studies` (``initlab.studies.ProbeConfig``, ...);
@@ -37,7 +37,7 @@ from .studies.compare import compare
 from .studies.probe import probe
 from .studies.reproduce import reproduce
 from .studies.symmetry import symmetry
-from .tools import audit, auto_init_, diagnose, init_, lsuv_
+from .tools import audit, auto_init_, diagnose, init_, lsuv_, monitor
 
 _startup.release(_previous_sigint)
 __version__ = version()
@@ -53,6 +53,7 @@ __all__ = [
     "init_",
     "load_dataset",
     "lsuv_",
+    "monitor",
     "probe",
     "register_scheme",
     "reproduce",

@@ -2,8 +2,10 @@
 
 :func:`add_study` registers a subcommand whose flags come from the ``Config`` dataclass's fields
 (:func:`initlab.studies.config.option` metadata: flag name, help, choices, repeatable...), each with
-its default taken from the field, plus ``--out``, ``--threads`` and, for a study that reads a
-dataset, ``--data-dir``. :func:`run_study` is the one choreography:
+its default taken from the field, plus ``--out``, ``--threads``, for a study that reads a
+dataset ``--data-dir``, and for a study whose result has sink records
+(:data:`initlab.studies.events.CONFIGS`: probe, compare, symmetry) ``--tensorboard DIR``.
+:func:`run_study` is the one choreography:
 
 1. the flags given (only those: an unset flag keeps the Config's default) become the ``Config``,
    which is validated -- bad input stops here, before anything is written;
@@ -16,7 +18,10 @@ dataset, ``--data-dir``. :func:`run_study` is the one choreography:
    runs with a progress bar, ``config.json`` (``Config.to_dict()`` plus ``threads`` and
    ``data_dir``), its figures and ``results.json`` are written, and the staging folder is swapped in
    as ``--out`` as a whole; a run that fails leaves nothing behind;
-4. the command's own printout; exit status 130 if the result is partial (Ctrl-C), else 0.
+4. with ``--tensorboard DIR`` (checked in step 1: the ``tensorboard`` package is importable), the
+   result's records (:mod:`initlab.studies.events`) as TensorBoard event files, one run per spec or
+   case in ``DIR/<run>`` (names made safe for a folder), written after the run folder;
+5. the command's own printout; exit status 130 if the result is partial (Ctrl-C), else 0.
 """
 
 from __future__ import annotations
@@ -161,7 +166,39 @@ def add_study(sub: argparse._SubParsersAction[Any], cmd: StudyCommand) -> None:
         action="store_true",
         help="replace the run already in --out (as a whole, when the new run finishes)",
     )
+    if _has_events(cmd.config):
+        p.add_argument(
+            "--tensorboard",
+            metavar="DIR",
+            default=None,
+            help="also write TensorBoard event files to DIR, one run per spec or case "
+            "(view: tensorboard --logdir DIR; needs the tensorboard package)",
+        )
     p.set_defaults(run=lambda args: run_study(cmd, args))
+
+
+def _has_events(cls: type[Any]) -> bool:
+    from ..studies.events import CONFIGS
+
+    return cls in CONFIGS
+
+
+def _safe(run: str) -> str:
+    """A run name as a relative folder: each ``/``-separated part keeps letters, digits and ``._=,()+-``."""
+    import re
+
+    parts = [re.sub(r"[^\w.=,()+-]", "_", part).strip(".") or "_" for part in run.split("/")]
+    return "/".join(parts)
+
+
+def write_tensorboard(result: Any, log_dir: str) -> list[str]:
+    """The result's sink records as TensorBoard event files in ``log_dir/<run>``; the runs written."""
+    from pathlib import Path
+
+    from ..studies.events import write
+    from ..tools import TensorBoardSink
+
+    return write(result, lambda run: TensorBoardSink(Path(log_dir) / _safe(run)))
 
 
 def _uses_data(cls: type[Any]) -> bool:
@@ -196,6 +233,11 @@ def run_study(cmd: StudyCommand, args: argparse.Namespace) -> int:
     if cmd.out is not None and out == cmd.out:
         out = out.replace("{time}", datetime.now().strftime("%Y%m%d-%H%M%S"))
     folder = RunFolder(out, force=args.force)  # checked now; created after the dataset is loaded
+    tensorboard = getattr(args, "tensorboard", None)
+    if tensorboard is not None:
+        from ..tools import require_tensorboard
+
+        require_tensorboard()
     use_threads(threads)
     extra: dict[str, Any] = {"threads": torch.get_num_threads()}
     if _uses_data(cmd.config):
@@ -233,8 +275,21 @@ def run_study(cmd: StudyCommand, args: argparse.Namespace) -> int:
         folder.discard()  # nothing finished: leave no empty folder behind
         raise
     cmd.report(result, doc, folder)
+    if tensorboard is not None:
+        runs = write_tensorboard(result, tensorboard)
+        console().print(
+            f"wrote TensorBoard events for {len(runs)} run(s) to {tensorboard} (tensorboard --logdir)"
+        )
     say_overloaded(threads)  # once, after the output
     return 130 if result.partial else 0
 
 
-__all__ = ["StudyCommand", "add_config_flags", "add_study", "config_from_args", "console", "run_study"]
+__all__ = [
+    "StudyCommand",
+    "add_config_flags",
+    "add_study",
+    "config_from_args",
+    "console",
+    "run_study",
+    "write_tensorboard",
+]

@@ -1,10 +1,11 @@
-"""Measurements: per-layer statistics (pure functions), symmetry measures, forward/backward hooks, and the
-probe of any ensemble (taps and hooks inside the vmapped call)."""
+"""Measurements: per-layer statistics (pure functions), fixed-size histograms, symmetry measures,
+forward/backward hooks, and the probe of any ensemble (taps and hooks inside the vmapped call)."""
 
 from __future__ import annotations
 
 from . import stats
 from .ensemble_probe import BACKWARD_STATS, FORWARD_STATS, EnsembleProbe, Record, probe_ensemble
+from .histogram import Histogram, histogram
 from .hooks import Call, Recorder, first_tensor, frozen_buffers, units_view
 from .taps import Tap, find_taps
 from .units import distinct_units, effective_rank
@@ -14,6 +15,7 @@ __all__ = [
     "FORWARD_STATS",
     "Call",
     "EnsembleProbe",
+    "Histogram",
     "Record",
     "Recorder",
     "Tap",
@@ -22,6 +24,7 @@ __all__ = [
     "find_taps",
     "first_tensor",
     "frozen_buffers",
+    "histogram",
     "probe_ensemble",
     "stats",
     "units_view",

@@ -5,7 +5,10 @@ away with :mod:`initlab.measure.stats` and registers a tensor hook on that outpu
 keeps the tensor. Tensor hooks (not ``register_full_backward_hook``) survive in-place modules such
 as ``nn.ReLU(inplace=True)``: a hook registered before an in-place op receives the gradient with
 respect to the value before it. :class:`Recorder` is a context manager that removes every handle --
-module and tensor hooks -- in ``finally``, also when the forward raises.
+module and tensor hooks -- in ``finally``, also when the forward raises. With ``bins > 0`` each record
+also holds fixed-size histograms (:mod:`initlab.measure.histogram`) of the output and of its gradient
+in ``extra["histogram"]`` and ``extra["grad_histogram"]``; :meth:`Recorder.release_modules` removes
+the module hooks only, so that a monitor records one forward pass and still receives its gradients.
 
 What is recorded for an output:
 
@@ -37,6 +40,7 @@ from torch.utils.hooks import RemovableHandle
 
 from ..activations import activation
 from . import stats
+from .histogram import histogram
 
 #: Modules whose output has its units on the last axis, whatever its rank.
 CHANNELS_LAST: tuple[type[nn.Module], ...] = (
@@ -158,11 +162,13 @@ def summarise(name: str, call: int, mod: nn.Module, t: Tensor, last: bool = Fals
 class Recorder:
     """Context manager recording :class:`Call` s for ``model``'s modules; removes all hooks on exit."""
 
-    def __init__(self, model: nn.Module, *, containers: bool = False) -> None:
+    def __init__(self, model: nn.Module, *, containers: bool = False, bins: int = 0) -> None:
         self.model = model
         self.containers = containers
+        self.bins = bins
         self.calls: list[Call] = []
-        self.handles: list[RemovableHandle] = []
+        self.handles: list[RemovableHandle] = []  #: tensor hooks (the gradients of recorded outputs)
+        self.module_handles: list[RemovableHandle] = []
         self._count: dict[str, int] = {}
         self._layout: tuple[int, bool] | None = None  # (rank, channels last) of the previous output
 
@@ -170,7 +176,7 @@ class Recorder:
         try:
             for name, mod in self.model.named_modules():
                 if self.containers or next(mod.children(), None) is None:
-                    self.handles.append(mod.register_forward_hook(self._forward_hook(name)))
+                    self.module_handles.append(mod.register_forward_hook(self._forward_hook(name)))
         except BaseException:
             self.remove()
             raise
@@ -183,8 +189,14 @@ class Recorder:
 
     def remove(self) -> None:
         """Remove every module and tensor hook this recorder registered."""
+        self.release_modules()
         while self.handles:
             self.handles.pop().remove()
+
+    def release_modules(self) -> None:
+        """Remove the module hooks (record no further calls); the gradient hooks stay until :meth:`remove`."""
+        while self.module_handles:
+            self.module_handles.pop().remove()
 
     def _forward_hook(self, name: str) -> Any:
         def hook(mod: nn.Module, args: Any, output: Any) -> None:
@@ -195,24 +207,31 @@ class Recorder:
             last = channels_last(mod, t.dim(), self._layout)
             self._layout = (t.dim(), last)
             rec = summarise(name or "(model)", self._count[name], mod, t, last)
+            if self.bins:
+                rec.extra["histogram"] = histogram(t, self.bins)
             self.calls.append(rec)
             if t.requires_grad:
-                self.handles.append(t.register_hook(_grad_hook(rec)))  # type: ignore[no-untyped-call]
+                self.handles.append(t.register_hook(_grad_hook(rec, self.bins)))  # type: ignore[no-untyped-call]
 
         return hook
 
 
-def _grad_hook(rec: Call) -> Any:
+def _grad_hook(rec: Call, bins: int = 0) -> Any:
     def hook(grad: Tensor) -> None:
         with torch.no_grad():
-            g = grad.detach().unsqueeze(0)  # (1, ...)
+            g = grad.detach().unsqueeze(0).double()  # (1, ...): converted once, for all three
             _, std = stats.finite_mean_std(g)
+            finite = stats.surely_finite(g)
             rec.grad_std = float(std[0])
-            rec.grad_nonfinite = int(stats.nonfinite(g)[0])
+            rec.grad_nonfinite = 0 if finite else int(stats.nonfinite(g)[0])
             b = max(grad.shape[0], 1) if grad.dim() else 1
-            rows = g.reshape(b, grad.numel() // b).double()  # (B, features)
-            sq = torch.where(torch.isfinite(rows), rows * rows, torch.zeros_like(rows)).sum(dim=1)  # (B,)
-            rec.grad_norm = float(sq.mean().sqrt())
+            rows = g.reshape(b, grad.numel() // b)  # (B, features)
+            sq = rows * rows  # (B, features)
+            if not finite:
+                sq = torch.where(torch.isfinite(rows), sq, torch.zeros_like(rows))
+            rec.grad_norm = float(sq.sum(dim=1).mean().sqrt())  # the rows' norms, root-mean-squared
+            if bins:
+                rec.extra["grad_histogram"] = histogram(grad, bins)
 
     return hook
 

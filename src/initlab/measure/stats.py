@@ -48,6 +48,12 @@ def nonfinite(a: Tensor) -> Tensor:
     return (~torch.isfinite(_flat(a))).sum(dim=1)
 
 
+def surely_finite(a: Tensor) -> bool:
+    """True when no entry of ``a`` is NaN/Inf, told by one sum (NaN and Inf reach it); a sum that
+    overflows says False, and the caller then counts exactly (one host sync)."""
+    return bool(torch.isfinite(a.sum()))
+
+
 def finite_mean_std(a: Tensor, *, branchless: bool = False) -> tuple[Tensor, Tensor]:
     """Mean and population std over finite entries per model (float64; NaN if none is finite).
 
@@ -59,10 +65,11 @@ def finite_mean_std(a: Tensor, *, branchless: bool = False) -> tuple[Tensor, Ten
     if x.numel() == 0:  # no entries at all (a zero-size layer): nothing to average
         nan = torch.full((x.shape[0],), math.nan, dtype=torch.float64, device=x.device)  # (M,)
         return nan, nan.clone()
-    ok = torch.isfinite(x)  # (M, N)
-    if not branchless and bool(ok.all()):  # fast path: no temporaries beyond x
+    if not branchless:  # fast path: var_mean, kept when every entry is finite (NaN/Inf reach the mean)
         var, mean = torch.var_mean(x, dim=1, correction=0)  # (M,), (M,)
-        return mean, var.sqrt()
+        if bool(torch.isfinite(mean).all()):
+            return mean, var.sqrt()
+    ok = torch.isfinite(x)  # (M, N)
     n = ok.sum(dim=1).double()  # (M,)
     xz = torch.where(ok, x, torch.zeros_like(x))  # (M, N)
     mean = xz.sum(dim=1) / n  # (M,)
@@ -73,7 +80,8 @@ def finite_mean_std(a: Tensor, *, branchless: bool = False) -> tuple[Tensor, Ten
 
 def zero_fraction(a: Tensor) -> Tensor:
     """Share of entries exactly 0 per model: ``(M, ...) -> (M,)``."""
-    return (_flat(a) == 0).double().mean(dim=1)
+    x = _flat(a)  # (M, N)
+    return (x == 0).sum(dim=1).double() / x.shape[1]  # a count over N: the mean of 0/1, exactly
 
 
 def dead_fraction(a: Tensor) -> Tensor:
@@ -87,7 +95,7 @@ def saturated_fraction(a: Tensor, lo: float, hi: float, margin: float = SATURATI
     eps = margin * (hi - lo)
     x = _flat(a)  # (M, N)
     sat = (x <= lo + eps) | (x >= hi - eps)  # (M, N)
-    return sat.double().mean(dim=1)
+    return sat.sum(dim=1).double() / x.shape[1]
 
 
 def moments(
@@ -98,7 +106,9 @@ def moments(
     mean, std = finite_mean_std(a, branchless=branchless)
     lo, hi = bounds
     sat = saturated_fraction(a, lo, hi) if lo is not None and hi is not None else None
-    return Moments(mean, std, zero_fraction(a), dead_fraction(a), nonfinite(a), sat)
+    zeros = torch.zeros(a.shape[0], dtype=torch.int64, device=a.device)  # (M,)
+    bad = zeros if not branchless and surely_finite(a) else nonfinite(a)  # (M,)
+    return Moments(mean, std, zero_fraction(a), dead_fraction(a), bad, sat)
 
 
 def histograms(a: Tensor, bins: int, lo: float | Tensor, hi: float | Tensor) -> Tensor:

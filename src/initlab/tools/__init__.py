@@ -9,6 +9,9 @@
 * :func:`weight_slots` -- every weight a scheme applies to, oriented, with its fans (:mod:`._layers`).
 * :func:`followers` -- which nonlinearity follows each weighted layer (``torch.fx``; else one forward
   pass on an example input, recorded by hooks; else module order, a guess).
+* :func:`monitor` -- diagnose's statistics, norms and histograms during the user's own training loop,
+  findings raised as they happen (:mod:`._monitor`), to sinks (:mod:`._sinks`): :class:`TensorBoardSink`,
+  :class:`WandbSink`.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from ._identify import Identification, identify, nice
 from ._init import init_
 from ._layers import Slot, is_conv1d, weight_slots
 from ._lsuv import LSUVResult, lsuv_
+from ._monitor import Event, Monitor, MonitorWarning, ParamStats, Snapshot, monitor
+from ._sinks import Sink, SinkBase, TensorBoardSink, WandbSink, require_tensorboard
 from ._trace import Follower, followers
 
 __all__ = [
@@ -35,13 +40,22 @@ __all__ = [
     "AutoInitPlan",
     "AutoInitStep",
     "Diagnosis",
+    "Event",
     "Finding",
     "Follower",
     "Identification",
     "LSUVResult",
     "LayerStats",
+    "Monitor",
+    "MonitorWarning",
+    "ParamStats",
     "Recorder",
+    "Sink",
+    "SinkBase",
     "Slot",
+    "Snapshot",
+    "TensorBoardSink",
+    "WandbSink",
     "WeightAudit",
     "audit",
     "auto_init_",
@@ -51,6 +65,8 @@ __all__ = [
     "init_",
     "is_conv1d",
     "lsuv_",
+    "monitor",
     "nice",
+    "require_tensorboard",
     "weight_slots",
 ]
