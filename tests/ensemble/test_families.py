@@ -56,7 +56,7 @@ def test_the_factory_reports_its_canonical_spec() -> None:
     ("spec", "message"),
     [
         ("mpl", "unknown model family 'mpl' (did you mean: mlp?)"),
-        ("transformer", "or PACKAGE.MODULE:FACTORY for your own"),
+        ("transformer", "families: cnn, mlp, resnet, vit, or PACKAGE.MODULE:FACTORY for your own"),
         (
             "mlp(widht=3)",
             "no parameter 'widht' in 'mlp(widht=3)' (did you mean: width?); it takes: mlp(layers=",

@@ -96,7 +96,7 @@ def test_an_inconsistent_law_cannot_be_constructed() -> None:
         (lambda: Orthogonal(1.0, (5,)), r"at least 2 dims, got shape \(5,\)"),
         (lambda: Identity((2, 2, 2, 2, 2, 2)), "identity supports 2-D and conv"),
         (lambda: Sparse(1.5, 1.0, (4, 4)), "sparsity=1.5 must be in"),
-        (lambda: Sparse(0.5, 1.0, (4, 4, 3)), "sparse supports 2-D weights only"),
+        (lambda: Sparse(0.5, 1.0, (4,)), r"sparse needs a weight of at least 2 dims, got shape \(4,\)"),
         (lambda: Constant(math.inf), "constant: value=inf"),
     ],
 )
@@ -185,3 +185,10 @@ def test_a_scheme_returning_something_else_than_a_law_is_caught() -> None:
             initlab.init_(torch.empty(3, 3), "not_a_law")
     finally:
         SCHEMES.remove("not_a_law")
+
+
+def test_sparse_on_a_conv_kernel_zeros_the_same_share_of_every_column() -> None:
+    """A conv kernel (out, in, kh, kw) is the matrix (out, in kh kw): ceil(0.25 * 8) = 2 zeros a column."""
+    w = Sparse(0.25, 1.0, (8, 3, 3, 3)).sample((8, 3, 3, 3), generator=torch.Generator().manual_seed(0))
+    assert w.shape == (8, 3, 3, 3)
+    assert bool(((w.reshape(8, -1) == 0).sum(dim=0) == 2).all())

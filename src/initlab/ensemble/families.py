@@ -34,7 +34,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from torch import nn
@@ -43,6 +43,9 @@ from ..activations import Activation, ActivationModule, activation
 from ..core.errors import InitlabError, check_int, closest
 from ..core.registry import Registry
 from ..core.spec import Value, bind_params, canonical, format_value, parse_spec, signature_params
+from ._conv import Norm, Pool, plain_cnn
+from ._resnet import Block, ResNet, blocks_per_stage
+from ._vit import Pooling, ViT
 from .target import load_factory
 
 _NO_SKIP: frozenset[str] = frozenset()
@@ -124,8 +127,8 @@ def register_family(*, summary: str, activation: str = "relu") -> Callable[[Buil
 def families(pattern: str | None = None) -> list[str]:
     """Names of the registered model families (those matching a shell-style ``pattern``).
 
-    >>> families("m*")
-    ['mlp']
+    >>> families()
+    ['cnn', 'mlp', 'resnet', 'vit']
     """
     return FAMILIES.names(pattern)
 
@@ -234,3 +237,62 @@ def mlp(io: IO, *, layers: int = 4, width: int = 100, bias: bool = True) -> nn.M
         if i < len(widths) - 2:
             mods.append(io.act())
     return nn.Sequential(*mods)
+
+
+# ---------------------------------------------------------------------------------------------
+# Convolutional and residual families (modules in _conv.py, _resnet.py) and the ViT (_vit.py).
+
+
+@register_family(
+    summary="plain conv stack: `depth` x [conv, norm, activation], 2x2 pooling twice, GAP, Linear"
+)
+def cnn(
+    io: IO, *, depth: int = 6, channels: int = 32, kernel: int = 3, norm: Norm = "none", pool: Pool = "max"
+) -> nn.Module:
+    """:func:`initlab.ensemble._conv.plain_cnn`: convs keep the size (padding ``kernel // 2``, so
+    ``kernel`` is odd); ``pool`` (max, avg or none) halves the image after a third and two thirds
+    of the layers (28 -> 14 -> 7); then global average pooling and a Linear classifier."""
+    io.at_least("depth", depth, 1)
+    io.at_least("channels", channels, 1)
+    io.at_least("kernel", kernel, 1)
+    if kernel % 2 == 0:
+        raise InitlabError(
+            f"kernel={kernel} in {io.spec!r}: must be odd (padding kernel // 2 keeps the size)"
+        )
+    return plain_cnn(
+        io.image(), io.classes, io.act, depth=depth, channels=channels, kernel=kernel, norm=norm, pool=pool
+    )
+
+
+@register_family(summary="CIFAR-style ResNet: depth = 6n+2 weighted layers, 3 stages of n blocks")
+def resnet(
+    io: IO,
+    *,
+    depth: int = 20,
+    width: int = 16,
+    block: Block = "basic",
+    norm: Literal["batch", "none"] = "batch",
+) -> nn.Module:
+    """:class:`initlab.ensemble._resnet.ResNet` (He et al. 2016): ``depth`` in 8, 14, 20, ..., 56, 110;
+    stages of ``width``, ``2 width``, ``4 width`` channels; parameter-free shortcuts."""
+    n = blocks_per_stage(depth, io.spec)
+    io.at_least("width", width, 1)
+    return ResNet(io.image(), io.classes, io.act, blocks=n, width=width, block=block, norm=norm)
+
+
+@register_family(summary="pre-norm Vision Transformer over patch x patch patches", activation="gelu")
+def vit(
+    io: IO, *, depth: int = 4, dim: int = 64, heads: int = 4, patch: int = 7, pool: Pooling = "cls"
+) -> nn.Module:
+    """:class:`initlab.ensemble._vit.ViT` (Dosovitskiy et al. 2021): ``depth`` blocks of width ``dim``
+    with ``heads`` heads (``heads`` divides ``dim``); ``patch`` divides the image's height and width."""
+    io.at_least("depth", depth, 1)
+    io.at_least("heads", heads, 1)
+    io.at_least("dim", dim, 1)
+    io.at_least("patch", patch, 1)
+    if dim % heads:
+        raise InitlabError(f"dim={dim} in {io.spec!r}: must be a multiple of heads={heads}")
+    c, h, w = io.image()
+    if h % patch or w % patch:
+        raise InitlabError(f"patch={patch} in {io.spec!r}: must divide the image size {h}x{w}")
+    return ViT((c, h, w), io.classes, io.act, depth=depth, dim=dim, heads=heads, patch=patch, pool=pool)

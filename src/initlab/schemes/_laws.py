@@ -301,7 +301,8 @@ class Identity(_Sampled):
 class Sparse(_Sampled):
     """``N(0, scale^2)`` entries with ``k = ceil(sparsity * rows)`` zeros at random rows of every column.
 
-    Martens (2010). 2-D only; std ``scale * sqrt(1 - k / rows)``, mean 0.
+    Martens (2010). A conv kernel ``(out, in, *k)`` is the matrix ``(out, in * prod(k))``, as for
+    :class:`Orthogonal`; std ``scale * sqrt(1 - k / rows)``, mean 0.
     """
 
     sparsity: float
@@ -316,8 +317,8 @@ class Sparse(_Sampled):
             raise InitlabError(f"sparse: sparsity={self.sparsity} must be in [0, 1]")
         if self.scale < 0:
             raise InitlabError(f"sparse: scale={self.scale} must be >= 0")
-        if len(self.shape) != 2:
-            raise InitlabError(f"sparse supports 2-D weights only, got shape {self.shape}")
+        if len(self.shape) < 2:
+            raise InitlabError(f"sparse needs a weight of at least 2 dims, got shape {self.shape}")
 
     @property
     def zeros_per_column(self) -> int:
@@ -336,11 +337,12 @@ class Sparse(_Sampled):
         _same_shape("sparse", self.shape, shape)
 
     def _fill(self, out: Tensor, generator: torch.Generator | None) -> None:
-        rows, cols = out.shape
-        out.normal_(0.0, self.scale, generator=generator)
-        keys = torch.rand(rows, cols, generator=generator, device=out.device)  # (rows, cols)
+        rows = out.shape[0]
+        mat = out.view(rows, -1)  # (rows, cols): a conv kernel flattened, as orthogonal does
+        mat.normal_(0.0, self.scale, generator=generator)
+        keys = torch.rand(mat.shape, generator=generator, device=out.device)  # (rows, cols)
         zero_rows = keys.argsort(dim=0)[: self.zeros_per_column]  # (k, cols): a random permutation per column
-        out.scatter_(0, zero_rows, 0.0)
+        mat.scatter_(0, zero_rows, 0.0)
 
 
 #: The law of a weight's entries: one of the distributions above.
