@@ -34,7 +34,7 @@ def per_model_loss(logits: Tensor, y: Tensor) -> Tensor:
 
 @torch.no_grad()
 def clip_per_model(params: list[Tensor], max_norm: float) -> None:
-    """Scale each model's gradients so that their global norm (over its own slices) is at most ``max_norm``."""
+    """Scale each model's gradients so that their global norm (its own slices) is at most ``max_norm``."""
     grads = [p.grad for p in params if p.grad is not None]
     if not grads:
         return
@@ -57,7 +57,9 @@ def evaluate_ensemble(ens: Ensemble, x: Tensor, y: Tensor, batch: int) -> tuple[
         for i in range(0, len(x), batch):
             logits = ens(x[i : i + batch])  # (M, b, C)
             yb = y[i : i + batch]  # (b,)
-            ce = F.cross_entropy(logits.transpose(1, 2), yb.expand(ens.M, len(yb)), reduction="none")  # (M, b)
+            ce = F.cross_entropy(
+                logits.transpose(1, 2), yb.expand(ens.M, len(yb)), reduction="none"
+            )  # (M, b)
             total += ce.double().sum(1)
             correct += (logits.argmax(-1) == yb).sum(1)
     finally:
@@ -66,7 +68,7 @@ def evaluate_ensemble(ens: Ensemble, x: Tensor, y: Tensor, batch: int) -> tuple[
 
 
 class AutogradBackend:
-    """Any ensemble on any device (see the module doc); ``optimizer`` is a spec of :mod:`initlab.train.optim`."""
+    """Any ensemble on any device (module doc); ``optimizer`` is a spec of :mod:`initlab.train.optim`."""
 
     name = "autograd"
 
@@ -102,7 +104,7 @@ class AutogradBackend:
         for p in self.params:
             p.grad = None
         loss = self._loss(x, y)  # (M,)
-        loss.sum().backward()
+        loss.sum().backward()  # type: ignore[no-untyped-call]
         if self.clip is not None:
             clip_per_model(self.params, self.clip)
         if observe is not None:

@@ -60,7 +60,9 @@ class EngineBackend:
                     stack.biases[layer].copy_(ens.params[plan.biases[layer]])
         self.stack = stack
         self.engine = Engine(stack).__enter__()
-        self.opt = fused_optimizer(optimizer, self.engine.packs, lr=lr, momentum=momentum, betas=betas, eps=eps)
+        self.opt = fused_optimizer(
+            optimizer, self.engine.packs, lr=lr, momentum=momentum, betas=betas, eps=eps
+        )
         self.grads: list[Tensor] = []
         self._saved = Saved()
 

@@ -5,8 +5,8 @@ The training loop (:func:`initlab.train.train`) is written once over :class:`Bac
 * ``step(x, y, observe)`` -- one optimisation step of every model on the shared batch ``x: (B, ...)``,
   ``y: (B,)``; returns the per-model losses ``(M,)`` (mean cross-entropy, on the device) with every
   parameter updated. ``observe(loss)``, if given, is called after the backward pass and before
-  the update with this step's losses, and with the ensemble's ``params`` holding this step's weights and their ``.grad`` the
-  gradients (model ``m``'s is that of its own mean loss);
+  the update with this step's losses, and with the ensemble's ``params`` holding this step's
+  weights and their ``.grad`` the gradients (model ``m``'s is that of its own mean loss);
 * ``evaluate(x, y, batch)`` -- summed cross-entropy ``(M,)`` float64 and correct predictions ``(M,)``
   int64 on the device, in evaluation mode (BatchNorm's running statistics, no dropout);
 * ``finite()`` -- ``(M,)`` bool on the device: are all of model ``m``'s parameters finite (no host

@@ -96,18 +96,18 @@ def dense_mlp(ens: Ensemble) -> DenseMLP | None:
     if not isinstance(base, nn.Sequential) or len(base) == 0 or ens.buffers:
         return None
     mods = list(base.named_children())
-    linears = mods[0::2]
     acts = mods[1::2]
-    if len(mods) % 2 == 0 or not all(type(m) is nn.Linear for _, m in linears):
+    if len(mods) % 2 == 0 or not all(type(m) is nn.Linear for _, m in mods[0::2]):
         return None
+    linears: list[tuple[str, nn.Linear]] = [(n, m) for n, m in mods[0::2] if isinstance(m, nn.Linear)]
     found = [activation_of_module(m) for _, m in acts]
     if any(a is None for a in found) or len({a.spec for a in found if a is not None}) > 1:
         return None
     has_bias = {m.bias is not None for _, m in linears}
     if len(has_bias) != 1:
         return None
-    widths = [int(linears[0][1].in_features)] + [int(m.out_features) for _, m in linears]
-    if any(int(m.in_features) != w for (_, m), w in zip(linears, widths, strict=False)):
+    widths = [linears[0][1].in_features] + [m.out_features for _, m in linears]
+    if any(m.in_features != w for (_, m), w in zip(linears, widths, strict=False)):
         return None
     act = found[0] if found and found[0] is not None else activation("linear")
     bias = has_bias.pop()

@@ -22,6 +22,7 @@ naming the closest valid ones; so is a value ``torch.optim`` rejects.
 from __future__ import annotations
 
 import inspect
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -120,12 +121,37 @@ def make_optimizer(
         raise InitlabError(f"optimizer {spec!r}: {err}") from None
 
 
-def check_optimizer(
-    spec: str, *, lr: float, momentum: float, betas: tuple[float, float], eps: float
-) -> None:
-    """Validate a spec and the settings it uses without any model (``InitlabError`` naming the problem)."""
+#: Arguments that must be non-negative numbers where an optimizer takes them.
+_NON_NEGATIVE = frozenset(
+    {
+        "lr",
+        "momentum",
+        "dampening",
+        "weight_decay",
+        "eps",
+        "alpha",
+        "lr_decay",
+        "rho",
+        "lambd",
+        "t0",
+        "initial_accumulator_value",
+        "momentum_decay",
+    }
+)
+
+
+def check_optimizer(spec: str, *, lr: float, momentum: float, betas: tuple[float, float], eps: float) -> None:
+    """Validate a spec and the settings it uses without building the optimizer (building the first
+    ``torch.optim`` optimizer of a process imports ``torch._dynamo``, seconds, which a run on the
+    fast path never needs): the name, the argument names, and the common arguments' values. Values
+    only ``torch.optim`` knows about are checked when the trainer builds it."""
     check_hyper(lr=lr, momentum=momentum, betas=betas, eps=eps)
-    make_optimizer(spec, [torch.zeros(1, requires_grad=True)], lr=lr, momentum=momentum, betas=betas, eps=eps)
+    _, kwargs = optimizer_kwargs(spec, lr=lr, momentum=momentum, betas=betas, eps=eps)
+    for key, val in kwargs.items():
+        if key in _NON_NEGATIVE and (
+            isinstance(val, bool) or not isinstance(val, int | float) or not 0 <= val < math.inf
+        ):
+            raise InitlabError(f"optimizer {spec!r}: {key} must be a non-negative number, got {val!r}")
 
 
 def check_hyper(*, lr: float, momentum: float, betas: tuple[float, float], eps: float) -> None:

@@ -101,7 +101,9 @@ class TrainConfig:
             raise InitlabError(f"unknown sampling {self.sampling!r}; use one of {', '.join(SAMPLINGS)}")
         check_optimizer(self.optimizer, lr=self.lr, momentum=self.momentum, betas=self.betas, eps=self.eps)
         if self.clip is not None and not (0 < self.clip < math.inf):
-            raise InitlabError(f"clip (max gradient norm per model) must be a positive number, got {self.clip}")
+            raise InitlabError(
+                f"clip (max gradient norm per model) must be a positive number, got {self.clip}"
+            )
         if self.backend not in BACKENDS:
             raise InitlabError(f"unknown backend {self.backend!r}; use one of {', '.join(BACKENDS)}")
 
@@ -115,7 +117,8 @@ class TrainConfig:
 class TrainResult:
     """What :func:`train` measured. ``M`` models, ``T`` iterations done, ``E`` evaluations."""
 
-    train_loss: Tensor  #: (T, M) float32 (float64 for float64 models): loss on each iteration's batch; NaN once frozen
+    #: (T, M) float32 (float64 for float64 models): loss on each iteration's batch; NaN once frozen
+    train_loss: Tensor
     eval_iterations: list[int]  #: (E,) iterations completed at each evaluation
     eval_loss: Tensor  #: (E, M) float64 mean cross-entropy on the evaluation set
     eval_accuracy: Tensor  #: (E, M) float64 share of correct argmax predictions
