@@ -17,7 +17,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from ..ensemble import Ensemble, Stack
+from ..ensemble import Ensemble
 from ._engine import Engine
 from ._fused import FUSED, fused_optimizer, state_tensors
 from .backend import Observe, Saved, models_finite
@@ -51,15 +51,8 @@ class EngineBackend:
     ) -> None:
         self.ens, self.plan, self.M, self.device = ens, plan, ens.M, ens.device
         self.dtype = next(iter(ens.params.values())).dtype
-        w0 = ens.params[plan.weights[0]]
-        stack = Stack(plan.widths, plan.act, models=ens.M, bias=plan.biases is not None, dtype=w0.dtype)
-        with torch.no_grad():
-            for layer, name in enumerate(plan.weights):
-                stack.weights[layer].copy_(ens.params[name])
-                if plan.biases is not None and stack.biases is not None:
-                    stack.biases[layer].copy_(ens.params[plan.biases[layer]])
-        self.stack = stack
-        self.engine = Engine(stack).__enter__()
+        self.stack = plan.stack(ens)
+        self.engine = Engine(self.stack).__enter__()
         self.opt = fused_optimizer(
             optimizer, self.engine.packs, lr=lr, momentum=momentum, betas=betas, eps=eps
         )

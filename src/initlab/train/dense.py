@@ -19,7 +19,7 @@ import torch
 from torch import Tensor, nn
 
 from ..activations import Activation, activation
-from ..ensemble import Ensemble
+from ..ensemble import Ensemble, Stack
 
 _SIMPLE: dict[type[nn.Module], str] = {
     nn.Identity: "linear",
@@ -78,6 +78,24 @@ class DenseMLP:
         if b is not None:
             return torch.baddbmm(b.unsqueeze(1), h, w.transpose(1, 2))  # (M, B, out)
         return torch.bmm(h, w.transpose(1, 2))  # (M, B, out)
+
+    @torch.no_grad()
+    def stack(self, ens: Ensemble) -> Stack:
+        """The ensemble's models as a :class:`~initlab.ensemble.Stack` (a copy, on the ensemble's device)."""
+        w0 = ens.params[self.weights[0]]
+        st = Stack(
+            self.widths,
+            self.act,
+            models=ens.M,
+            bias=self.biases is not None,
+            dtype=w0.dtype,
+            device=w0.device,
+        )
+        for layer, name in enumerate(self.weights):
+            st.weights[layer].copy_(ens.params[name])
+            if self.biases is not None and st.biases is not None:
+                st.biases[layer].copy_(ens.params[self.biases[layer]])
+        return st
 
     @torch.no_grad()
     def hidden(self, ens: Ensemble, x: Tensor) -> list[Tensor]:
