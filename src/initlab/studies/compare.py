@@ -140,6 +140,24 @@ class CompareConfig:
         bias = "" if self.bias != "none" else ", bias=false"
         return f"mlp(layers={self.layers}, width={self.width}{bias})"
 
+    def sizes(self) -> tuple[int, int]:
+        """Per model: parameters, and activation values per sample (all module outputs), counted on
+        the ``meta`` device (no memory, no randomness) -- for the memory estimate before a run."""
+        info = dataset_info(self.dataset)
+        factory = self.factory(info.image_shape, len(info.classes))
+        acts = [0]
+        with torch.device("meta"):
+            model = factory()
+            hooks = [
+                m.register_forward_hook(lambda _m, _i, out: acts.__setitem__(0, acts[0] + _numel(out)))
+                for m in model.modules()
+                if not list(m.children())
+            ]
+            model(torch.zeros(1, math.prod(info.image_shape)))
+            for h in hooks:
+                h.remove()
+        return sum(p.numel() for p in model.parameters()), acts[0]
+
     def factory(self, image_shape: tuple[int, ...], classes: int) -> ModelFactory:
         """The model factory for images of ``image_shape`` (one channel) and ``classes`` classes."""
         return model_factory(
@@ -296,6 +314,16 @@ class CompareResult:
             "summary": self.summary(),
             "runs": runs,
         }
+
+
+def _numel(out: Any) -> int:
+    return (
+        out.numel()
+        if isinstance(out, Tensor)
+        else sum(_numel(o) for o in out)
+        if isinstance(out, tuple)
+        else 0
+    )
 
 
 def _mean(t: Tensor) -> float:
