@@ -63,7 +63,8 @@ COMMAND = StudyCommand(
     run=compare_study.run,
     help="train one network from several inits on MNIST (the classic comparison), many models at once",
     description="Train the same network (the classic MLP, or any --model) from several "
-    "initializations (all models at once, on the same mini-batches) and compare training loss and test accuracy. Defaults reproduce the classic "
+    "initializations (all models at once, on the same mini-batches) and compare training loss "
+    "and test accuracy. Defaults reproduce the classic "
     "MNIST comparison: 784-100-100-100-100-10 ReLU, biases zero, inits std=0.01, 'Xavier' "
     "(= lecun_normal, std 1/sqrt(n), as in the study) and He, SGD lr 0.01, batch 128 drawn with "
     "replacement, 2000 iterations.",
