@@ -190,6 +190,10 @@ def main() -> None:
         "plain": run_plain,
     }
     rounds: dict[tuple[str, str], list[tuple[float, list[float]]]] = {}
+    for name, (spec, inits, seeds, ways) in workloads.items():  # warm-up: imports, vmap, allocators
+        if name not in skip:
+            for way in ways:
+                runners[way](spec, inits[:2], seeds[:2], data, 2)
     for r in range(args.repeats):
         for name, (spec, inits, seeds, ways) in workloads.items():
             if name in skip:
