@@ -65,11 +65,16 @@ class DenseMLP:
         """Number of Linear layers."""
         return len(self.weights)
 
-    def linear(self, ens: Ensemble, layer: int, h: Tensor) -> Tensor:
+    def linear(self, ens: Ensemble, layer: int, h: Tensor, *, grad: bool = False) -> Tensor:
         """Pre-activation of ``layer`` for ``h: (B, D)`` shared or ``(M, B, D)``: ``(M, B, out)``
-        (the arithmetic of :meth:`initlab.ensemble.Stack.linear`, so the same bits)."""
-        w = ens.params[self.weights[layer]].detach()  # (M, out, in)
-        b = ens.params[self.biases[layer]].detach() if self.biases is not None else None  # (M, out)
+        (the arithmetic of :meth:`initlab.ensemble.Stack.linear`, so the same bits as the ensemble's
+        forward). The first layer is one ``(B, D) @ (D, M*out)`` matmul: the shared batch is read
+        once for all models, and its weight gradient is one matmul too. ``grad``: keep the
+        parameters in the autograd graph (else they are detached)."""
+        w = ens.params[self.weights[layer]]  # (M, out, in)
+        b = ens.params[self.biases[layer]] if self.biases is not None else None  # (M, out)
+        if not grad:
+            w, b = w.detach(), (b.detach() if b is not None else None)
         M, out, inp = w.shape
         if h.dim() == 2:
             B = h.shape[0]
@@ -96,6 +101,16 @@ class DenseMLP:
             if self.biases is not None and st.biases is not None:
                 st.biases[layer].copy_(ens.params[self.biases[layer]])
         return st
+
+    def forward(self, ens: Ensemble, x: Tensor) -> Tensor:
+        """Logits ``(M, B, C)`` of a shared batch ``x: (B, D)``, differentiable in ``ens.params``
+        (the ensemble's own forward, written for dense layers; equal to ``ens(x)`` bit for bit)."""
+        h = x  # (B, D)
+        for layer in range(self.depth):
+            h = self.linear(ens, layer, h, grad=True)  # (M, B, H)
+            if layer < self.depth - 1:
+                h = self.act(h)  # (M, B, H)
+        return h
 
     @torch.no_grad()
     def hidden(self, ens: Ensemble, x: Tensor) -> list[Tensor]:

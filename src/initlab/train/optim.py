@@ -74,7 +74,7 @@ def optimizer_class(spec: str) -> tuple[type[torch.optim.Optimizer], dict[str, V
     if cls_name in NOT_PER_MODEL:
         raise InitlabError(
             f"optimizer {name!r} is not per-model on stacked parameters: {NOT_PER_MODEL[cls_name]}; "
-            f"use one of {', '.join(OPTIMIZERS + PER_MODEL[4:])}"
+            f"use one of {', '.join(OPTIMIZERS + PER_MODEL[3:])}"
         )
     cls: type[torch.optim.Optimizer] = getattr(torch.optim, cls_name)
     kwargs = dict(parsed.kwargs)
