@@ -10,7 +10,7 @@ alone: ``n_m = sqrt(sum over its parameters of |g|^2)`` over model ``m``'s slice
 gradients are scaled by ``min(1, clip / (n_m + 1e-6))``.
 
 For dense MLPs the forward is written for dense layers (:meth:`initlab.train.dense.DenseMLP.forward`,
-equal to the ensemble's vmapped forward bit for bit): under ``vmap`` the first layer's shared batch
+the first layer one ``(M*out, D) @ (D, B)`` matmul): under ``vmap`` the first layer's shared batch
 is expanded to ``(M, B, D)`` and its weight gradient is a batched matmul followed by a transposed
 copy, which made the whole step 1.5-2x slower on the CPU.
 

@@ -68,17 +68,25 @@ class DenseMLP:
     def linear(self, ens: Ensemble, layer: int, h: Tensor, *, grad: bool = False) -> Tensor:
         """Pre-activation of ``layer`` for ``h: (B, D)`` shared or ``(M, B, D)``: ``(M, B, out)``
         (the arithmetic of :meth:`initlab.ensemble.Stack.linear`, so the same bits as the ensemble's
-        forward). The first layer is one ``(B, D) @ (D, M*out)`` matmul: the shared batch is read
-        once for all models, and its weight gradient is one matmul too. ``grad``: keep the
-        parameters in the autograd graph (else they are detached)."""
+        forward). The first layer is one matmul over the shared batch (read once for all models).
+        ``grad``: keep the parameters in the autograd graph (else they are detached), and compute the
+        first layer as ``(M*out, D) @ (D, B)`` (see the comment there)."""
         w = ens.params[self.weights[layer]]  # (M, out, in)
         b = ens.params[self.biases[layer]] if self.biases is not None else None  # (M, out)
         if not grad:
             w, b = w.detach(), (b.detach() if b is not None else None)
         M, out, inp = w.shape
-        if h.dim() == 2:
+        if h.dim() == 2 and not grad:
             B = h.shape[0]
             z: Tensor = (h @ w.reshape(M * out, inp).T).reshape(B, M, out).transpose(0, 1)  # (M, B, out)
+            return z + b.unsqueeze(1) if b is not None else z  # (M, B, out)
+        if h.dim() == 2:
+            # the engine's layout: rows are (model, unit), so each model's rows are computed alike
+            # wherever it sits in the ensemble (bit for bit, as alone); the weight gradient is
+            # dz^T (M*out, B) @ h (B, in), one matmul, contiguous
+            B = h.shape[0]
+            zt = (w.reshape(M * out, inp) @ h.T).view(M, out, B)  # (M, out, B)
+            z = zt.transpose(1, 2)  # (M, B, out)
             return z + b.unsqueeze(1) if b is not None else z  # (M, B, out)
         if b is not None:
             return torch.baddbmm(b.unsqueeze(1), h, w.transpose(1, 2))  # (M, B, out)
@@ -104,7 +112,7 @@ class DenseMLP:
 
     def forward(self, ens: Ensemble, x: Tensor) -> Tensor:
         """Logits ``(M, B, C)`` of a shared batch ``x: (B, D)``, differentiable in ``ens.params``
-        (the ensemble's own forward, written for dense layers; equal to ``ens(x)`` bit for bit)."""
+        (the ensemble's own forward written for dense layers; equal to ``ens(x)`` up to rounding)."""
         h = x  # (B, D)
         for layer in range(self.depth):
             h = self.linear(ens, layer, h, grad=True)  # (M, B, H)
