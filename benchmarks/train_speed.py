@@ -130,7 +130,7 @@ def run_plain(
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            losses[m] = float(loss)
+            losses[m] = float(loss.detach())
     return time.perf_counter() - t0, losses
 
 
