@@ -45,6 +45,16 @@ OWN: list[tuple[str, str, list[str], str]] = [
     ("probe", "absurd sizes", ["--width", "100000", "--samples", "100000"], "of memory, more than"),
     ("probe", "unknown activation", ["--activation", "rellu"], "'rellu'"),
     ("probe", "bad spec", ["--init", "normal(std=-1)"], "normal(std=-1)"),
+    ("probe", "device not there", ["--device", "cuda:7"], "device cuda:7 is not available"),
+    ("probe", "unknown device", ["--device", "gpu"], "unknown device 'gpu'; use one of auto, cpu"),
+    ("probe", "unknown family", ["--model", "resnett(depth=8)"], "unknown model family 'resnett'"),
+    ("probe", "unknown family parameter", ["--model", "mlp(depht=3)"], "no parameter 'depht'"),
+    (
+        "probe",
+        "absurd model sizes",
+        ["--model", "cnn(depth=2, channels=64)", "--samples", "10000000"],
+        "of memory, more than",
+    ),
     ("compare", "value out of range", ["--lr", "-1"], "-1"),
     ("compare", "absurd sizes", ["--width", "1000000"], "of memory, more than"),
     ("compare", "unknown dataset", ["--dataset", "mnsit"], "'mnsit'"),
@@ -57,6 +67,17 @@ OWN: list[tuple[str, str, list[str], str]] = [
     ("diagnose", "unknown module", ["--input-shape", "4"], "cannot import module"),
     ("diagnose", "bad shape", ["--input-shape", "4,x"], "'4,x'"),
     ("diagnose", "absurd sizes", ["--input-shape", "100000,100000"], "of memory, more than"),
+    ("diagnose", "long without --vocab", ["--input-shape", "4", "--input-dtype", "long"], "needs --vocab N"),
+    ("diagnose", "--vocab with floats", ["--input-shape", "4", "--vocab", "9"], "add --input-dtype long"),
+    (
+        "diagnose",
+        "--vocab 0",
+        ["--input-shape", "4", "--input-dtype", "long", "--vocab", "0"],
+        "--vocab must be >= 1",
+    ),
+    ("diagnose", "unknown dtype", ["--input-shape", "4", "--input-dtype", "int8"], "invalid choice: 'int8'"),
+    ("diagnose", "device not there", ["--input-shape", "100", "--device", "cuda:7"], "device cuda:7 is not"),
+    ("diagnose", "unknown device", ["--input-shape", "100", "--device", "gpu"], "unknown device 'gpu'"),
     ("diagnose", "factory calls sys.exit", ["--input-shape", "4"], "exits() failed: SystemExit: 3"),
     (
         "diagnose",
@@ -181,10 +202,15 @@ def test_own_bad_input(
         (["schemes", "normal(std="], "normal(std="),
         (["schemes", "he_normal", "--fan-in", "0"], "--fan-in and --fan-out must be positive"),
         (["schemes", "he_normal", "--fan-in", "x"], "invalid int value: 'x'"),
+        (["translate", "nosuch"], "unknown scheme 'nosuch'"),
+        (["translate", "normal(std=-1)", "--to", "jax"], "normal(std=-1)"),
+        (["translate", "he_normal", "--to", "tf"], "invalid choice: 'tf'"),
+        (["translate", "he_normal", "--to", "jax", "--to", "tensorflow"], "invalid choice: 'tensorflow'"),
+        (["translate"], "the following arguments are required: spec"),
         (["nosuch-command"], "invalid choice: 'nosuch-command'"),
     ],
 )
-def test_schemes_and_top_level_bad_input(
+def test_schemes_translate_and_top_level_bad_input(
     argv: list[str], words: str, scratch: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _check(argv, scratch, capsys, words)

@@ -104,6 +104,45 @@ def test_factory_from_the_current_folder(
         assert err.count("\n") == 1  # one line, no traceback
 
 
+def test_token_inputs_for_a_language_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "mylm_diag.py").write_text(
+        textwrap.dedent(
+            """
+            import torch
+            from torch import nn
+            class TinyLM(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.emb = nn.Embedding(50, 16)
+                    self.fc = nn.Linear(16, 16)
+                    self.head = nn.Linear(16, 50)
+                def forward(self, ids):
+                    if ids.is_floating_point():
+                        raise TypeError("token ids must be integers")
+                    return self.head(torch.relu(self.fc(self.emb(ids))))
+            def tiny_lm():
+                return TinyLM()
+            """
+        )
+    )
+    monkeypatch.chdir(tmp_path)
+    argv = ["diagnose", "mylm_diag:tiny_lm", "--input-shape", "6", "--batch", "4"]
+    code, _, err = _run([*argv, "--out", "f"], capsys)
+    assert code == 2 and "token ids must be integers" in err  # float inputs cannot feed it
+    code, _, err = _run([*argv, "--input-dtype", "long", "--vocab", "50", "--out", "o"], capsys)
+    assert code == 0, err
+    res = json.loads((tmp_path / "o" / "results.json").read_text())
+    assert res["input_dtype"] == "long" and res["vocab"] == 50
+    assert res["diagnosis"]["input_shape"] == [4, 6] and res["diagnosis"]["layers"][0]["name"] == "emb"
+    assert main([*argv, "--input-dtype", "long", "--vocab", "50", "--out", "o2"]) == 0  # same seed ...
+    capsys.readouterr()
+    assert (tmp_path / "o" / "results.json").read_text() == (tmp_path / "o2" / "results.json").read_text()
+    code, _, err = _run([*argv, "--input-dtype", "long", "--vocab", "50", "--lsuv", "--out", "o3"], capsys)
+    assert code == 0, err  # LSUV's batch is tokens too
+
+
 @pytest.mark.parametrize(
     ("extra", "fragment"),
     [

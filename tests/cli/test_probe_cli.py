@@ -198,3 +198,60 @@ def test_summary_figure_draws_theory_and_bands_and_survives_nan() -> None:
     for fig in (bad.figure("summary"), bad.figure("histograms")):
         fig.canvas.draw()
         pyplot().close(fig)
+
+
+# -- --model: the probe of any network ------------------------------------------------------------
+
+
+def test_cli_probe_of_a_cnn_with_batchnorm(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``initlab probe --model cnn(...)`` end to end: a valid results.json, both figures, the table."""
+    code, out = _run(
+        tmp_path,
+        "--model",
+        "cnn(depth=2, channels=4, norm=batch)",
+        "--init",
+        "He: he_normal",
+        "--init",
+        "small: normal(std=0.01)",
+        "--samples",
+        "8",
+        "--seeds",
+        "2",
+        "--device",
+        "cpu",
+    )
+    assert code == 0
+    assert {p.name for p in out.iterdir()} == {
+        "config.json",
+        "results.json",
+        "histograms.png",
+        "histograms.svg",
+        "summary.png",
+        "summary.svg",
+    }
+    for name in ("histograms.png", "summary.png"):
+        assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    results = json.loads((out / "results.json").read_text())
+    validate(results, "probe")
+    assert results["schema"] == "initlab.probe/2" and results["device"] == "cpu"
+    model = results["model"]
+    assert model["family"] == "cnn" and model["spec"].startswith("cnn(depth=2, channels=4")
+    assert model["output_shape"] == [8, 10] and model["residual_blocks"] == 0
+    assert results["config"]["layers"] is None and results["config"]["activation"] == "relu"
+    for run in results["runs"]:
+        assert run["theory"] is None and "none is computed for cnn" in run["theory_note"]
+        kinds = [la["kind"] for la in run["layers"]]
+        assert kinds.count("weighted") == 3 and kinds.count("norm") == 2 and "activation" in kinds
+        conv = run["layers"][0]
+        assert conv["type"] == "Conv2d" and conv["width"] == 4 and conv["shape"][:2] == [8, 4]  # channels
+        assert all(la["theory_std"] is None for la in run["layers"])
+        assert len(run["layers"][0]["per_seed"]["std"]) == 2
+    # BatchNorm (training mode: the batch's statistics) gives its outputs unit std; with tiny
+    # weights before it, eps = 1e-5 in sqrt(var + eps) pulls them below 1
+    norms = [[la["std"] for la in run["layers"] if la["kind"] == "norm"] for run in results["runs"]]
+    assert norms[0] == pytest.approx([1.0, 1.0], abs=1e-3)
+    assert all(v < 0.999 for v in norms[1])
+    config = json.loads((out / "config.json").read_text())["config"]
+    assert config["model"] == "cnn(depth=2, channels=4, norm=batch)" and config["device"] == "cpu"
+    printed = capsys.readouterr().out
+    assert "weighted" in printed and "none is computed" in printed

@@ -94,7 +94,8 @@ def test_each_study_writes_its_schema_id() -> None:
 
     written = {"probe": PROBE, "compare": COMPARE, "symmetry": SYMMETRY, "reproduce": REPRODUCE}
     written["diagnose"] = DIAGNOSE
-    assert written == {s: f"initlab.{s}/1" for s in schemas.STUDIES}
+    versions = {s: 1 for s in schemas.STUDIES} | {"probe": 2}  # probe/2: any model, --device
+    assert written == {s: f"initlab.{s}/{versions[s]}" for s in schemas.STUDIES}
     assert all(schemas.schema_id(s) == written[s] for s in schemas.STUDIES)
 
 
@@ -179,7 +180,7 @@ def test_broken_results_do_not_validate(study: str, documents: dict[tuple[str, s
     assert any(path == closed and "'surprise' was unexpected" in msg for path, msg in found), found
 
     doc = copy.deepcopy(good)
-    doc["schema"] = doc["schema"][:-1] + "2"
+    doc["schema"] = doc["schema"] + "0"  # another version: initlab.probe/2 -> initlab.probe/20
     assert [e.absolute_path[0] for e in errors(doc, study)] == ["schema"]
 
 

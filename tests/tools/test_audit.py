@@ -116,16 +116,21 @@ def test_warns_pytorch_default_in_front_of_relu_with_the_measured_factor() -> No
     assert not initlab.audit(tanh).warned("torch_default_relu")
 
 
-def test_warns_trunc_normal_with_absolute_bounds() -> None:
+def test_warns_trunc_normal_with_absolute_bounds_only_where_they_cut() -> None:
     g = torch.Generator().manual_seed(0)
     model = nn.Sequential(nn.Linear(256, 64), nn.GELU(), nn.Linear(64, 256))
     for layer in (model[0], model[2]):
-        nn.init.trunc_normal_(layer.weight, std=0.02, generator=g)  # bounds a=-2, b=2: absolute!
+        nn.init.trunc_normal_(layer.weight, std=0.02, generator=g)  # bounds a=-2, b=2: never reached
     report = initlab.audit(model)
     assert report.of("0.weight").scheme == "normal(std=0.02)"
+    assert not report.warned("trunc_normal_absolute")  # indistinguishable from normal_(std=0.02)
+    for layer in (model[0], model[2]):
+        nn.init.trunc_normal_(layer.weight, std=1.0, generator=g)  # +-2 absolute = +-2 std: cut
+    report = initlab.audit(model)
     (warn,) = [w for w in report.warnings if w.kind == "trunc_normal_absolute"]
-    assert warn.weights == ("0.weight", "2.weight") and "a=-0.04, b=0.04" in warn.message
-    # negative control: truncated at +-2 std as intended
+    assert warn.weights == ("0.weight", "2.weight") and "a=-2*std, b=2*std" in warn.message
+    assert report.of("0.weight").scheme == "trunc_normal(std=1)" and report.of("0.weight").absolute_bounds
+    # negative control: truncated at +-2 std as intended, far inside +-2
     for layer in (model[0], model[2]):
         nn.init.trunc_normal_(layer.weight, std=0.02, a=-0.04, b=0.04, generator=g)
     report = initlab.audit(model)
@@ -133,15 +138,22 @@ def test_warns_trunc_normal_with_absolute_bounds() -> None:
     assert report.of("0.weight").scheme == "trunc_normal(std=0.02)"
 
 
-def test_warns_constant_weights() -> None:
+def test_constant_weights_hidden_and_output() -> None:
     model = nn.Sequential(nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 2))
     initlab.init_(model, "he_normal", generator=torch.Generator().manual_seed(0))
     assert not initlab.audit(model).warned("constant")
-    nn.init.zeros_(model[2].weight)
+    nn.init.zeros_(model[2].weight)  # a zero head: one step breaks its symmetry
     report = initlab.audit(model)
     assert report.of("2.weight").scheme == "zeros" and report.of("2.weight").confidence == 1.0
-    (warn,) = [w for w in report.warnings if w.kind == "constant"]
-    assert warn.weights == ("2.weight",) and "symmetry" in warn.message
+    assert not report.warned("constant")
+    (warn,) = [w for w in report.warnings if w.kind == "constant_output"]
+    assert warn.weights == ("2.weight",) and "one SGD step breaks the symmetry" in warn.message
+    nn.init.zeros_(model[0].weight)  # now every weight is constant: the symmetry is never broken
+    (warn,) = [w for w in initlab.audit(model).warnings if w.kind == "constant"]
+    assert warn.weights == ("0.weight",) and "never breaks the symmetry" in warn.message
+    initlab.init_(model[2], "he_normal", generator=torch.Generator().manual_seed(1))
+    (warn,) = [w for w in initlab.audit(model).warnings if w.kind == "constant"]
+    assert "only slowly" in warn.message and "never" not in warn.message
 
 
 def test_audit_of_a_tensor_and_bad_input() -> None:

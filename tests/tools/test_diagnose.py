@@ -234,3 +234,20 @@ def test_same_generator_same_diagnosis() -> None:
     b = initlab.diagnose(_default_mlp(), input_shape=(100,), generator=_g(3)).to_dict()
     assert a == b
     assert VANISHING == 0.1
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_diagnose_on_cuda_equals_the_cpu() -> None:
+    cpu = small_cnn()
+    gpu = small_cnn().cuda()
+    gpu.load_state_dict(cpu.state_dict())
+    a = initlab.diagnose(
+        cpu, input_shape=(1, 28, 28), batch_size=16, generator=torch.Generator().manual_seed(3)
+    )
+    b = initlab.diagnose(
+        gpu, input_shape=(1, 28, 28), batch_size=16, generator=torch.Generator().manual_seed(3)
+    )
+    assert a.names == b.names
+    for la, lb in zip(a.layers, b.layers, strict=True):
+        assert lb.std == pytest.approx(la.std, rel=1e-4, abs=1e-7)
+        assert lb.grad_std == pytest.approx(la.grad_std, rel=1e-3, abs=1e-9)

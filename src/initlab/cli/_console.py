@@ -7,8 +7,9 @@ from contextlib import contextmanager
 from typing import Any, Protocol
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+
+from ..studies import TerminalBar
 
 
 def console() -> Console:
@@ -44,29 +45,11 @@ class Tick(Protocol):
 
 @contextmanager
 def progress(description: str) -> Iterator[Tick]:
-    """A progress bar; yields a ``tick(done, total, **info)`` callback for the library to call."""
-    bar = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        TextColumn("{task.fields[info]}"),
-        console=Console(stderr=True),
-        transient=False,
-    )
-    task = bar.add_task(description, total=None, info="")
-    started = False
-
-    def tick(done: int, total: int, **info: Any) -> None:
-        nonlocal started
-        if not started:  # the bar appears with the first tick, so early errors print alone
-            bar.start()
-            started = True
-        text = "  ".join(f"{k}={_fmt(v)}" for k, v in info.items())
-        bar.update(task, completed=done, total=total, info=text)
-
+    """A progress bar on stderr (:class:`initlab.studies.TerminalBar`, the bar ``progress=True``
+    draws outside a notebook); yields the ``tick(done, total, **info)`` callback for the library to
+    call. The bar appears with the first tick, so early errors print alone."""
+    bar = TerminalBar(description)
     try:
-        yield tick
+        yield bar
     finally:
-        if started:
-            bar.stop()
+        bar.close()

@@ -40,8 +40,9 @@ def report(result: DiagnoseResult, doc: dict[str, Any], folder: RunFolder) -> No
 
 
 def memory(cfg: DiagnoseConfig) -> int:
-    """Bytes of the N(0, 1) input batch (and its gradient); the model's own size is not known here."""
-    return 2 * 4 * cfg.batch * math.prod(cfg.input_shape)
+    """Bytes of the input batch: N(0, 1) floats and their gradient, or int64 tokens (no gradient);
+    the model's own size is not known here."""
+    return (8 if cfg.input_dtype == "long" else 2 * 4) * cfg.batch * math.prod(cfg.input_shape)
 
 
 COMMAND = StudyCommand(
@@ -52,7 +53,8 @@ COMMAND = StudyCommand(
     description="Build a model from PACKAGE.MODULE:FACTORY (called with no arguments), run one "
     "forward and one backward pass on N(0, 1) inputs, and report per-layer statistics with "
     "flags (vanishing/exploding, dead, saturated, non-finite) and which scheme each weight "
-    "came from. Example: initlab diagnose initlab.examples:mlp20_relu --input-shape 100 --out runs/d",
+    "came from. Example: initlab diagnose initlab.examples:mlp20_relu --input-shape 100 --out runs/d; "
+    "for a language model, integer tokens: --input-dtype long --vocab 32000 --input-shape 128",
     out=None,
     report=report,
     memory=memory,

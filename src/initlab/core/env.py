@@ -62,3 +62,12 @@ def _cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine() or "unknown"
+
+
+def in_notebook() -> bool:
+    """Whether this process is a Jupyter kernel (IPython's ``ZMQInteractiveShell``, Colab, VS Code):
+    where output is rich HTML and ``matplotlib``'s inline backend shows figures. IPython is never
+    imported here: a kernel has imported it already."""
+    ipython = sys.modules.get("IPython")
+    shell = getattr(ipython, "get_ipython", lambda: None)() if ipython is not None else None
+    return shell is not None and getattr(shell, "kernel", None) is not None

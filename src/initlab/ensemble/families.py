@@ -155,9 +155,9 @@ class ModelFactory:
 
     spec: str
     family: str
+    build: Callable[[], nn.Module] = field(repr=False, compare=False)
     params: dict[str, Value] = field(default_factory=dict)
     activation: str | None = None
-    build: Callable[[], nn.Module] = field(default=nn.Identity, repr=False, compare=False)
 
     def __call__(self) -> nn.Module:
         return self.build()
@@ -188,7 +188,7 @@ def model_factory(
     dims, n_classes = _check_io(in_shape, classes)
     if ":" in spec:
         target = spec.strip()
-        return ModelFactory(target, "factory", build=load_factory(target))
+        return ModelFactory(target, "factory", load_factory(target))
     parsed = parse_spec(spec)
     fam = family(parsed.name)
     names = list(fam.params())
@@ -208,7 +208,7 @@ def model_factory(
 
     with torch.device("meta"):  # check every parameter now: no memory, no randomness
         build()
-    return ModelFactory(canonical(fam.name, params), fam.name, params, act.spec, build)
+    return ModelFactory(canonical(fam.name, params), fam.name, build, params, act.spec)
 
 
 def activation_of(spec: str) -> Activation:

@@ -1,18 +1,28 @@
-"""Measurements: per-layer statistics (pure functions), symmetry measures, and forward/backward hooks."""
+"""Measurements: per-layer statistics (pure functions), symmetry measures, forward/backward hooks, and the
+probe of any ensemble (taps and hooks inside the vmapped call)."""
 
 from __future__ import annotations
 
 from . import stats
+from .ensemble_probe import BACKWARD_STATS, FORWARD_STATS, EnsembleProbe, Record, probe_ensemble
 from .hooks import Call, Recorder, first_tensor, frozen_buffers, units_view
+from .taps import Tap, find_taps
 from .units import distinct_units, effective_rank
 
 __all__ = [
+    "BACKWARD_STATS",
+    "FORWARD_STATS",
     "Call",
+    "EnsembleProbe",
+    "Record",
     "Recorder",
+    "Tap",
     "distinct_units",
     "effective_rank",
+    "find_taps",
     "first_tensor",
     "frozen_buffers",
+    "probe_ensemble",
     "stats",
     "units_view",
 ]

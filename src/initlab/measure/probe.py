@@ -100,7 +100,7 @@ def auto_range(
     vals = torch.cat(parts) if parts else torch.zeros(0, dtype=torch.float64)
     if vals.numel() == 0:
         return (float(lo_b), float(lo_b) + 1.0) if lo_b is not None else (-1.0, 1.0)
-    probs = torch.tensor([1.0 - HIST_QUANTILE, HIST_QUANTILE], dtype=torch.float64)
+    probs = torch.tensor([1.0 - HIST_QUANTILE, HIST_QUANTILE], dtype=torch.float64, device=vals.device)
     q_lo, q_hi = (float(v) for v in torch.quantile(vals, probs))
     if lo_b is None and hi_b is None:
         m = max(abs(q_lo), abs(q_hi))

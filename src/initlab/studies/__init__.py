@@ -3,7 +3,9 @@
 Each study is a module with ``Config``, ``run(config, *, dataset, progress, should_stop) -> Result``,
 ``Result.to_dict()``, ``Result.figures()`` and ``Result.figure(name)`` (the contract:
 :mod:`initlab.studies.config`); its verb is on the facade (``initlab.probe``, ``initlab.compare``,
-``initlab.symmetry``, ``initlab.reproduce``). This package is the one place for their types:
+``initlab.symmetry``, ``initlab.reproduce``). Every ``run`` and verb takes ``progress=True`` for a
+progress bar (:func:`progress_bar`: HTML in a notebook, rich in a terminal), and every result displays
+itself in Jupyter (``_repr_html_``). This package is the one place for their types:
 
 >>> import initlab
 >>> initlab.studies.CompareConfig is initlab.studies.compare.Config
@@ -16,6 +18,7 @@ from . import compare, diagnose, probe, reproduce, symmetry
 from .compare import CompareConfig, CompareResult
 from .diagnose import DiagnoseConfig, DiagnoseResult
 from .probe import LayerProbe, ProbeConfig, ProbeResult, SpecProbe
+from .progress import NotebookBar, TerminalBar, progress_bar
 from .reproduce import ReproduceConfig, ReproduceResult
 from .symmetry import SymmetryCase, SymmetryConfig, SymmetryResult
 
@@ -25,6 +28,7 @@ __all__ = [
     "DiagnoseConfig",
     "DiagnoseResult",
     "LayerProbe",
+    "NotebookBar",
     "ProbeConfig",
     "ProbeResult",
     "ReproduceConfig",
@@ -33,9 +37,11 @@ __all__ = [
     "SymmetryCase",
     "SymmetryConfig",
     "SymmetryResult",
+    "TerminalBar",
     "compare",
     "diagnose",
     "probe",
+    "progress_bar",
     "reproduce",
     "symmetry",
 ]

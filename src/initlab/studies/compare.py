@@ -33,6 +33,7 @@ import torch
 from torch import Tensor
 
 from ..activations import activation
+from ..core import html
 from ..core.device import resolve_device
 from ..core.errors import InitlabError
 from ..core.io import to_jsonable
@@ -43,6 +44,8 @@ from ..measure.series import moving_average, sample_std
 from ..schemes import Scheme, scheme
 from ..train import OPTIMIZERS, SAMPLINGS, TrainConfig, TrainResult, dense_mlp, train
 from .config import Progress, ShouldStop, check_labels, configure, dataset_for, figure_error, option
+from .display import card
+from .progress import progress_bar
 
 #: The ``"schema"`` of results.json (JSON Schema: initlab/studies/schemas/compare.schema.json).
 SCHEMA_ID = "initlab.compare/1"
@@ -267,6 +270,34 @@ class CompareResult:
             )
         return rows
 
+    def _repr_html_(self) -> str:
+        """Jupyter's display: :meth:`summary` as a table, the notes and the ``compare`` figure."""
+        cfg, tr = self.config, self.train
+        rows = [
+            [
+                r["label"],
+                r["spec"],
+                r["seeds"],
+                r["final_train_loss"],
+                html.percent(r["test_accuracy_mean"]),
+                html.percent(r["test_accuracy_std"]),
+                r["diverged"],
+            ]
+            for r in self.summary()
+        ]
+        columns = ["init", "spec", "seeds", f"train loss (last {cfg.smooth})", "test accuracy"]
+        columns += ["± (seeds)", "diverged"]
+        net = "-".join(str(w) for w in self.widths)
+        facts = [
+            f"{self.dataset.get('name', cfg.dataset)}, {net} {cfg.activation}",
+            f"{cfg.optimizer} lr {cfg.lr:g}, batch {cfg.batch_size}",
+            f"{tr.iterations} of {cfg.iterations} iterations" + (" (stopped early)" if self.partial else ""),
+            f"{tr.wall_seconds:.1f} s",
+        ]
+        figure = (self, "compare", "training loss and test accuracy per init") if tr.iterations else None
+        table = html.table(columns, rows)
+        return card("initlab compare", table, *self.notes, facts=facts, figure=figure)
+
     def to_dict(self) -> dict[str, Any]:
         """The ``results.json`` document (schema: docs/results-compare.md)."""
         tr = self.train
@@ -366,13 +397,14 @@ def run(
     config: CompareConfig | None = None,
     *,
     dataset: Dataset | None = None,
-    progress: Progress | None = None,
+    progress: Progress | bool | None = None,
     should_stop: ShouldStop | None = None,
 ) -> CompareResult:
     """Run the compare study (see the module docstring); returns a :class:`CompareResult`.
 
     ``dataset`` skips loading (it must be ``config.dataset``'s data); ``progress`` and
-    ``should_stop`` go to :func:`initlab.train.train`.
+    ``should_stop`` go to :func:`initlab.train.train` (``progress=True``: a bar,
+    :mod:`initlab.studies.progress`).
     """
     cfg = config if config is not None else CompareConfig()
     cfg.validate()
@@ -380,14 +412,15 @@ def run(
     ds = dataset if dataset is not None else load_dataset(cfg.dataset)
     ens = initial_ensemble(cfg, ds)
     plan = dense_mlp(ens)
-    result = train(
-        ens,
-        ds,
-        cfg.train_config(),
-        generator=generator(cfg.seed, "batches"),
-        progress=progress,
-        should_stop=should_stop,
-    )
+    with progress_bar(progress, "compare") as tick:
+        result = train(
+            ens,
+            ds,
+            cfg.train_config(),
+            generator=generator(cfg.seed, "batches"),
+            progress=tick,
+            should_stop=should_stop,
+        )
     return CompareResult(
         config=cfg,
         widths=plan.widths if plan is not None else None,
@@ -414,8 +447,8 @@ def compare(
     *,
     dataset: Dataset | str | None = None,
     data_dir: str | os.PathLike[str] | None = None,
-    progress: Progress | None = None,
-    download_progress: Progress | None = None,
+    progress: Progress | bool | None = None,
+    download_progress: Progress | bool | None = None,
     should_stop: ShouldStop | None = None,
     **fields: Any,
 ) -> CompareResult:

@@ -6,8 +6,8 @@ A study is a module ``initlab.studies.<name>`` with
   raises ``InitlabError`` for the first bad setting; ``to_dict()`` is what a run folder's
   ``config.json`` records; ``data_name()`` names the dataset ``run`` needs (``None`` if none);
 * ``run(config, *, dataset=None, progress=None, should_stop=None) -> Result`` -- ``dataset`` skips
-  loading ``config.data_name()``; ``progress(done, total, **info)`` reports; ``should_stop()`` is
-  polled between steps and ends the run early, its result marked ``partial``;
+  loading ``config.data_name()``; ``progress(done, total, **info)`` reports (``True``: a bar);
+  ``should_stop()`` is polled between steps and ends the run early, its result marked ``partial``;
 * ``Result`` -- ``to_dict()`` (the ``results.json`` document), ``figures()`` (``name -> matplotlib
   Figure``; viz is imported lazily inside), ``figure(name, **options)`` (one of them, with the
   drawing function's options), ``figure_names()`` (the names ``figures()`` draws) and ``partial``.
@@ -17,6 +17,12 @@ Each study's verb (``initlab.probe``, ``initlab.compare``, ``initlab.symmetry``,
 ``verb(config, **fields)`` (the fields replace the config's, see :func:`configure`), plus
 ``dataset=`` (a loaded :class:`~initlab.data.Dataset`, or a dataset name), ``data_dir=``,
 ``download_progress=``, ``progress=`` and ``should_stop=``; it returns the study's ``Result``.
+``progress`` (and ``download_progress``) may also be ``True``: a progress bar drawn by
+:mod:`initlab.studies.progress` -- an HTML bar in a Jupyter notebook, a terminal bar elsewhere.
+Without it the library prints nothing.
+
+Every ``Result`` also displays itself in Jupyter (``_repr_html_``, :mod:`initlab.studies.display`):
+its table, findings and main figure.
 
 Every field is declared with :func:`option`, whose metadata the CLI turns into a flag: the flag's
 name, type, default and help all come from the field, so no default is written twice.
@@ -132,12 +138,16 @@ def dataset_for(
     config: Any,
     dataset: Dataset | None,
     data_dir: Any = None,
-    download_progress: Progress | None = None,
+    download_progress: Progress | bool | None = None,
 ) -> Dataset | None:
     """The data a study verb hands to ``run``: ``dataset`` if given, else ``config.data_name()``
-    loaded from ``data_dir`` (``download_progress`` reports a download); ``None`` where the study
-    needs no data, or neither is given (``run`` then loads the data itself, timing it)."""
+    loaded from ``data_dir`` (``download_progress`` reports a download; ``True``: a bar that appears
+    only if a download happens, :mod:`initlab.studies.progress`); ``None`` where the study needs no
+    data, or neither is given (``run`` then loads the data itself, timing it)."""
+    from .progress import progress_bar
+
     name = config.data_name()
-    if dataset is not None or name is None or (data_dir is None and download_progress is None):
+    if dataset is not None or name is None or (data_dir is None and download_progress in (None, False)):
         return dataset
-    return load_dataset(name, data_dir=data_dir, progress=download_progress)
+    with progress_bar(download_progress, f"download {name}") as tick:
+        return load_dataset(name, data_dir=data_dir, progress=tick)

@@ -4,13 +4,20 @@
 ``PACKAGE.MODULE:FACTORY`` (the current folder is importable, as with ``python -m``) and calls it
 with no arguments; optionally re-initialises the model (``init="auto"`` or a scheme spec, or
 ``lsuv=True``); audits its weights (:func:`initlab.audit`); and runs :func:`initlab.diagnose` on a
-batch of ``batch`` N(0, 1) inputs of shape ``input_shape`` (one sample's shape).
+batch of ``batch`` inputs of shape ``input_shape`` (one sample's shape): N(0, 1) values by default,
+or, with ``input_dtype="long"`` and ``vocab=N``, integer tokens drawn uniformly from ``[0, N)`` (for
+language models: an ``nn.Embedding`` first), e.g. ``input_shape=(128,)`` for 128 tokens per sample.
+
+Device: the model is built, re-initialised (LSUV included) and audited on the CPU, then moved to
+``device`` (:func:`initlab.core.device.resolve_device`: ``cpu``, ``cuda``, ``cuda:N``, ``mps`` or
+``auto``) for the forward and backward pass; the input and cotangent are drawn on the CPU and moved,
+so every device sees the same weights and the same input.
 
 Seeds (:mod:`initlab.core.seeds`): the factory runs with the global RNG seeded from the ``factory``
 stream of ``seed`` inside ``torch.random.fork_rng`` -- a user's factory takes no generator, and the
 global state is restored afterwards, so nothing outside the call sees it; the re-initialisation
 draws from the ``init`` stream, the LSUV batch from ``inputs``, and :func:`initlab.diagnose` its
-input and cotangent from the ``diagnose`` stream.
+input (N(0, 1) values, or the tokens) and cotangent from the ``diagnose`` stream.
 """
 
 from __future__ import annotations
@@ -22,7 +29,9 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from ..core.errors import InitlabError
+from ..core import html
+from ..core.device import resolve_device
+from ..core.errors import InitlabError, check_int
 from ..core.io import to_jsonable
 from ..core.seeds import check_seed, derive, generator
 from ..data import Dataset
@@ -30,6 +39,8 @@ from ..ensemble import load_factory, split_target
 from ..schemes import init_, scheme
 from ..tools import Audit, AutoInitPlan, Diagnosis, LSUVResult, audit, auto_init_, diagnose, lsuv_
 from .config import Progress, ShouldStop, figure_error, option
+from .display import card
+from .progress import progress_bar
 
 
 def parse_shape(text: str) -> tuple[int, ...]:
@@ -43,6 +54,9 @@ def parse_shape(text: str) -> tuple[int, ...]:
     return dims
 
 
+DTYPES = ("float", "long")  #: the input dtypes of ``initlab diagnose``
+
+
 @dataclass(frozen=True)
 class DiagnoseConfig:
     """Everything that defines a diagnose run (the ``initlab diagnose`` arguments, one to one)."""
@@ -53,7 +67,13 @@ class DiagnoseConfig:
     input_shape: tuple[int, ...] = option(
         None, "shape of ONE sample, e.g. 100 or 1,28,28", required=True, parse=parse_shape
     )
-    batch: int = option(256, "batch size of the N(0, 1) input")
+    batch: int = option(256, "batch size of the input")
+    input_dtype: str = option(
+        "float", "input values: float (N(0, 1)) or long (integer tokens, needs --vocab)", choices=DTYPES
+    )
+    vocab: int | None = option(
+        None, "with --input-dtype long: tokens drawn uniformly from 0..N-1", metavar="N", default_text=""
+    )
     init: str | None = option(
         None,
         "re-initialise first: 'auto' or a scheme spec",
@@ -65,6 +85,9 @@ class DiagnoseConfig:
         False, "re-initialise first with LSUV (orthogonal + scaling)", exclusive="how", default_text=""
     )
     seed: int = option(0, "seed for the factory, the init and the input")
+    device: str = option(
+        "cpu", "where the forward and backward pass run: cpu, cuda, cuda:N, mps or auto", metavar="DEVICE"
+    )
 
     def data_name(self) -> None:
         return None
@@ -82,11 +105,26 @@ class DiagnoseConfig:
             raise InitlabError(
                 f"--batch {self.batch} must be at least 2 (dead units and signal std need a batch)"
             )
+        if self.input_dtype not in DTYPES:
+            raise InitlabError(f"input_dtype {self.input_dtype!r} must be one of {', '.join(DTYPES)}")
+        if self.input_dtype == "long" and self.vocab is None:
+            raise InitlabError(
+                "--input-dtype long needs --vocab N: integer tokens are drawn from 0..N-1 (N: the size "
+                "of the model's embedding)"
+            )
+        if self.input_dtype == "float" and self.vocab is not None:
+            raise InitlabError(
+                f"--vocab {self.vocab} is for integer tokens: add --input-dtype long "
+                f"(float inputs are N(0, 1))"
+            )
+        if self.vocab is not None:
+            check_int(self.vocab, "--vocab")
         if self.init is not None and self.lsuv:
             raise InitlabError("give either --init or --lsuv, not both")
         if self.init is not None and self.init.strip() != "auto":
             scheme(self.init)
         check_seed(self.seed)
+        resolve_device(self.device)
 
     def to_dict(self) -> dict[str, Any]:
         """The fields as plain JSON values (``config.json``)."""
@@ -95,6 +133,15 @@ class DiagnoseConfig:
 
 
 Config = DiagnoseConfig
+
+
+def make_inputs(config: DiagnoseConfig, gen: torch.Generator) -> torch.Tensor:
+    """A batch for ``config``: ``(batch, *input_shape)`` N(0, 1) floats, or integer tokens from
+    ``[0, vocab)`` (int64) for ``input_dtype="long"``, drawn from ``gen``."""
+    shape = (config.batch, *config.input_shape)
+    if config.input_dtype == "long":
+        return torch.randint(int(config.vocab or 1), shape, generator=gen)
+    return torch.randn(shape, generator=gen)
 
 
 def load_model(target: str, seed: int) -> nn.Module:
@@ -136,6 +183,8 @@ class DiagnoseResult:
             "target": cfg.target,
             "input_shape": list(cfg.input_shape),
             "batch": cfg.batch,
+            "input_dtype": cfg.input_dtype,
+            "vocab": cfg.vocab,
             "seed": cfg.seed,
             "init": self.init,
             "lsuv": None if self.lsuv is None else self.lsuv.to_dict(),
@@ -161,20 +210,44 @@ class DiagnoseResult:
 
         return std_per_layer(self.diagnosis, **options)
 
+    def _repr_html_(self) -> str:
+        """Jupyter's display: what re-initialised the model, the diagnosis's findings, the audit's
+        warnings, the per-layer table and the ``std_per_layer`` figure."""
+        cfg = self.config
+        how = "lsuv" if cfg.lsuv else (cfg.init or "as built")
+        facts = [cfg.target, f"input {(cfg.batch, *cfg.input_shape)}", f"init: {how}", f"seed {cfg.seed}"]
+        found, table = self.diagnosis.html_parts()
+        parts: list[html.Markup | str] = ["Findings:", found]
+        if self.audit.warnings:
+            parts += ["Audit:", html.bullets(w.message for w in self.audit.warnings)]
+        figure = (self, "std_per_layer", "forward std and backward gradient per layer")
+        return card("initlab diagnose", *parts, table, facts=facts, figure=figure)
+
 
 def run(
     config: DiagnoseConfig,
     *,
     dataset: Dataset | None = None,
-    progress: Progress | None = None,
+    progress: Progress | bool | None = None,
     should_stop: ShouldStop | None = None,
 ) -> DiagnoseResult:
     """Build, optionally re-initialise, audit and diagnose the model of ``config`` (module docstring).
 
     ``dataset`` is not used (the input is N(0, 1)), nor is ``should_stop`` (one pass);
-    ``progress`` gets ``(1, 1)`` at the end.
+    ``progress`` gets ``(1, 1)`` at the end (``progress=True``: a bar,
+    :mod:`initlab.studies.progress`).
     """
     config.validate()
+    with progress_bar(progress, "diagnose") as tick:
+        result = _diagnose(config)
+        if tick is not None:
+            tick(1, 1)
+    return result
+
+
+def _diagnose(config: DiagnoseConfig) -> DiagnoseResult:
+    """The work of :func:`run` on a validated config."""
+    device = resolve_device(config.device)
     model = load_model(config.target, config.seed)
     result_init: dict[str, Any] | None = None
     plan: AutoInitPlan | None = None
@@ -188,15 +261,17 @@ def run(
             records = init_(model, config.init, generator=gen)
             result_init = {"spec": config.init, "records": [r.to_dict() for r in records]}
     if config.lsuv:
-        batch = torch.randn((config.batch, *config.input_shape), generator=generator(config.seed, "inputs"))
-        lsuv_result = lsuv_(model, batch, generator=gen)
+        lsuv_result = lsuv_(model, make_inputs(config, generator(config.seed, "inputs")), generator=gen)
     aud = audit(model)
-    diag = diagnose(
-        model,
-        input_shape=config.input_shape,
-        batch_size=config.batch,
-        generator=generator(config.seed, "diagnose"),
-    )
-    if progress is not None:
-        progress(1, 1)
+    model = model.to(device)  # built, re-initialised and audited on the CPU: the same weights everywhere
+    if config.input_dtype == "long":  # the tokens, then the cotangent, from the diagnose stream
+        dgen = generator(config.seed, "diagnose")
+        diag = diagnose(model, make_inputs(config, dgen).to(device), generator=dgen)
+    else:
+        diag = diagnose(
+            model,
+            input_shape=config.input_shape,
+            batch_size=config.batch,
+            generator=generator(config.seed, "diagnose"),
+        )
     return DiagnoseResult(config, model, aud, diag, result_init, plan, lsuv_result)

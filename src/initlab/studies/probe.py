@@ -1,5 +1,11 @@
 """The probe: per-layer activation and gradient statistics of an MLP at initialization.
 
+With ``model`` set (``--model cnn(...)``, ``resnet(...)``, ``vit(...)``, ``mlp(...)`` or
+``PACKAGE.MODULE:FACTORY``) the probe runs that network instead, as one ensemble
+(:mod:`initlab.studies.probe_models`); without it, the classic hidden stack below, unchanged.
+``device`` (``cpu``, ``cuda``, ``cuda:N``, ``mps``, ``auto``) says where either runs; weights and
+input are drawn on the CPU and moved.
+
 Several init specs, each over several seeds, run as *one* stacked forward/backward pass
 (:class:`initlab.ensemble.Stack`, ``M = specs x seeds`` models, model ``m = k * seeds + s`` for spec
 ``k`` and replicate ``s``), with the mean-field prediction (:mod:`initlab.theory`) beside the
@@ -38,18 +44,24 @@ from torch import Tensor
 from .. import theory
 from ..activations import Activation
 from ..activations import activation as get_activation
+from ..core import html
 from ..core import seeds as seed_streams
+from ..core.device import resolve_device
 from ..core.errors import InitlabError, check_int
 from ..core.io import to_jsonable
 from ..data import Dataset, load_dataset
-from ..ensemble import Stack
+from ..ensemble import ModelFactory, Stack, model_factory
 from ..measure import stats
 from ..measure.probe import auto_range, forward_backward, layer_stats
 from ..schemes import Scheme, scheme
 from .config import Progress, ShouldStop, check_labels, configure, dataset_for, figure_error, option
+from .display import card
+from .progress import progress_bar
 
 #: The ``"schema"`` of results.json (JSON Schema: initlab/studies/schemas/probe.schema.json).
-SCHEMA_ID = "initlab.probe/1"
+SCHEMA_ID = "initlab.probe/2"
+#: One sample's shape for ``--model`` with Gaussian input: an MNIST image (given flat, as families take it)
+MNIST_SHAPE = (1, 28, 28)
 
 #: The classic study's four inits, labelled as the textbook labels them.
 CLASSIC_INITS = (
@@ -64,7 +76,11 @@ CLASSIC_INITS = (
 class ProbeConfig:
     """Everything that defines a probe run (the ``initlab probe`` flags, one to one)."""
 
-    activation: str = option("sigmoid", "a registered activation")
+    activation: str | None = option(
+        None,
+        "a registered activation (with --model: for the families that have one)",
+        default_text="sigmoid for the classic stack; with --model the family's own (ReLU; GELU for vit)",
+    )
     inits: tuple[str, ...] = option(
         CLASSIC_INITS,
         "an init spec, optionally labelled ('Xavier: lecun_normal'); repeat to compare",
@@ -94,6 +110,30 @@ class ProbeConfig:
         metavar="NAME",
     )
     input_dim: int | None = option(None, "Gaussian input features (default: width)", flag=None)
+    model: str | None = option(
+        None,
+        "a model family spec -- mlp(layers, width, bias), cnn(depth, channels, ...), resnet(depth, width, "
+        "...), vit(depth, dim, heads, patch) -- or PACKAGE.MODULE:FACTORY: probe that network instead, "
+        "with a Gaussian cotangent on its logits (LAYERS, WIDTH and --bias describe the classic stack only)",
+        metavar="SPEC",
+        default_text="the classic hidden stack: LAYERS x WIDTH, the activation after every layer, "
+        "the cotangent at the last hidden layer",
+    )
+    device: str = option("cpu", "where the pass runs: cpu, cuda, cuda:N, mps or auto", metavar="DEVICE")
+
+    def activation_name(self) -> str:
+        """The activation that runs: ``activation``, else sigmoid (classic stack) or the family's."""
+        if self.activation is not None:
+            return get_activation(self.activation).spec
+        if self.model is None:
+            return "sigmoid"
+        return self.model_factory().activation or "none"
+
+    def model_factory(self, in_shape: tuple[int, ...] = MNIST_SHAPE, classes: int = 10) -> ModelFactory:
+        """The factory of ``model`` (an ``InitlabError`` for an unknown family or parameter)."""
+        if self.model is None:
+            raise InitlabError("this probe runs the classic hidden stack: no model spec")
+        return model_factory(self.model, in_shape=in_shape, classes=classes, activation=self.activation)
 
     def data_name(self) -> str | None:
         """The dataset whose first ``samples`` training examples are the input (``None``: Gaussian)."""
@@ -104,7 +144,11 @@ class ProbeConfig:
 
     def validate(self) -> None:
         """Raise ``InitlabError`` for the first bad setting (data files are not touched)."""
-        get_activation(self.activation)
+        if self.activation is not None:
+            get_activation(self.activation)
+        if self.model is not None:
+            self.model_factory()
+        resolve_device(self.device)
         if not self.inits:
             raise InitlabError("probe needs at least one init spec")
         check_labels(self.inits, "--init")
@@ -118,6 +162,7 @@ class ProbeConfig:
     def to_dict(self) -> dict[str, Any]:
         """The resolved configuration (``config.json``): the fields, the model seeds and data seeds."""
         d: dict[str, Any] = to_jsonable(self)
+        d["activation"] = self.activation_name()
         d["model_seeds"] = self.model_seeds()
         d["data_seed"] = seed_streams.derive(self.seed, "inputs")
         d["cotangent_seed"] = seed_streams.derive(self.seed, "cotangents")
@@ -165,6 +210,21 @@ class LayerProbe:
     below_range: tuple[float, ...]
     above_range: tuple[float, ...]
     theory: theory.LayerPrediction | None
+    #: the probe of any model (``--model``): the tap's module name (``block.conv#2`` for a second
+    #: call), kind, residual role, module type, one model's output shape, its own histogram range
+    name: str = ""
+    kind: str = "hidden"
+    role: str | None = None
+    type: str | None = None
+    shape: tuple[int, ...] = ()
+    signal_std: tuple[float, ...] | None = None
+    grad_norm: tuple[float, ...] | None = None
+    hist_range: tuple[float, float] | None = None
+
+    @property
+    def label(self) -> str:
+        """How figures and tables name the layer: ``"3-layer"`` (classic stack) or the module name."""
+        return f"{self.layer}-layer" if self.kind == "hidden" else self.name
 
     def summary(self, name: str) -> tuple[float, float, float, float]:
         """``(mean, spread, min, max)`` over seeds of a per-seed statistic, e.g. ``"std"``."""
@@ -187,6 +247,11 @@ class LayerProbe:
         th = self.theory
         return {
             "layer": self.layer,
+            "name": self.name or str(self.layer),
+            "kind": self.kind,
+            "role": self.role,
+            "type": self.type,
+            "shape": list(self.shape),
             "width": self.width,
             "mean": mean,
             "mean_spread": mean_spread,
@@ -208,6 +273,8 @@ class LayerProbe:
             "grad_nonfinite": sum(self.grad_nonfinite),
             "weight_grad_std": wg,
             "weight_grad_std_spread": wg_spread,
+            "signal_std": None if self.signal_std is None else self.summary("signal_std")[0],
+            "grad_norm": None if self.grad_norm is None else self.summary("grad_norm")[0],
             "theory_q": None if th is None else th.q,
             "theory_mean": None if th is None else th.mean,
             "theory_std": None if th is None else th.std,
@@ -215,6 +282,7 @@ class LayerProbe:
             "theory_grad_std": None if th is None else th.grad_std,
             "theory_weight_grad_std": None if th is None else th.weight_grad_std,
             "histogram": {
+                "range": None if self.hist_range is None else list(self.hist_range),
                 "fractions": self.histogram_mean(),
                 "fractions_spread": hist_spread,
                 "below_range": self.summary("below_range")[0],
@@ -233,6 +301,8 @@ class LayerProbe:
                 "grad_std": list(self.grad_std),
                 "grad_nonfinite": list(self.grad_nonfinite),
                 "weight_grad_std": list(self.weight_grad_std),
+                "signal_std": None if self.signal_std is None else list(self.signal_std),
+                "grad_norm": None if self.grad_norm is None else list(self.grad_norm),
             },
         }
 
@@ -243,28 +313,43 @@ class SpecProbe:
 
     ``mean_field`` describes the hidden-layer map ``(sigma_w^2, sigma_b^2)`` with ``q*`` reached from
     the first layer's variance; ``None`` (like every layer's ``theory``) where the theory does not
-    apply. ``theory_exact`` is False for orthogonal weights (approximate in wide layers).
+    apply, and ``theory_note`` then says why. ``theory_exact`` is False for orthogonal weights
+    (approximate in wide layers). ``hist_range`` is ``None`` when every layer has its own
+    (``--model``: :attr:`LayerProbe.hist_range`).
     """
 
     label: str
     spec: str
     text: str
     seeds: tuple[int, ...]
-    hist_range: tuple[float, float]
+    hist_range: tuple[float, float] | None
     bins: int
     layers: tuple[LayerProbe, ...]
     mean_field: theory.MeanField | None
     theory_exact: bool | None
+    theory_note: str | None = None
 
     @property
-    def edges(self) -> list[float]:
-        """The ``bins + 1`` histogram bin edges."""
-        lo, hi = self.hist_range
-        return [lo + (hi - lo) * i / self.bins for i in range(self.bins + 1)]
+    def edges(self) -> list[float] | None:
+        """The ``bins + 1`` histogram bin edges (``None`` when every layer has its own range)."""
+        if self.hist_range is None:
+            return None
+        return edges(self.hist_range, self.bins)
 
-    def series(self, name: str) -> tuple[list[float], list[float], list[float]]:
-        """Per layer: the seed mean, min and max of a statistic (for plotting)."""
-        rows = [layer.summary(name) for layer in self.layers]
+    def layer_range(self, i: int) -> tuple[float, float]:
+        """The histogram range of layer ``i`` (0-based)."""
+        own = self.layers[i].hist_range
+        rng = own if own is not None else self.hist_range
+        assert rng is not None  # one of the two is always set
+        return rng
+
+    def series(self, name: str, where: str | None = None) -> tuple[list[float], list[float], list[float]]:
+        """Per layer: the seed mean, min and max of a statistic (for plotting); ``where`` keeps the
+        layers of one kind or role (``--model``): ``series("std", "stream")`` is the residual
+        stream's std per block, ``series("grad_norm", "stream")`` its gradient norm per block."""
+        rows = [
+            layer.summary(name) for layer in self.layers if where is None or where in (layer.kind, layer.role)
+        ]
         return [r[0] for r in rows], [r[2] for r in rows], [r[3] for r in rows]
 
     def theory_series(self, name: str) -> list[float]:
@@ -279,9 +364,10 @@ class SpecProbe:
             "input": self.text,
             "activation": activation,
             "seeds": list(self.seeds),
-            "histogram_range": list(self.hist_range),
+            "histogram_range": None if self.hist_range is None else list(self.hist_range),
             "bins": self.bins,
             "edges": self.edges,
+            "theory_note": self.theory_note,
             "theory": None
             if mf is None
             else {
@@ -315,9 +401,25 @@ class ProbeResult:
     input: str
     input_second_moment: float
     runs: tuple[SpecProbe, ...]
+    #: ``--model``: ``{"spec", "family", "activation", "in_shape", "classes", "output_shape",
+    #: "residual_blocks"}``; ``None`` for the classic hidden stack
+    model: dict[str, Any] | None = None
+    device: str = "cpu"
 
     def config(self) -> dict[str, Any]:
         """The resolved configuration (what a run folder's config.json records)."""
+        if self.model is not None:
+            return {
+                **self._config(),
+                "layers": None,
+                "width": None,
+                "bias": None,
+                "model": self.model["spec"],
+                "device": self.device,
+            }
+        return {**self._config(), "model": None, "device": self.device}
+
+    def _config(self) -> dict[str, Any]:
         return {
             "activation": self.activation,
             "inits": [r.text for r in self.runs],
@@ -339,6 +441,8 @@ class ProbeResult:
         return {
             "schema": SCHEMA_ID,
             "config": self.config(),
+            "model": self.model,
+            "device": self.device,
             "input_second_moment": self.input_second_moment,
             "runs": [r.to_dict(self.activation) for r in self.runs],
         }
@@ -373,8 +477,72 @@ class ProbeResult:
         draw = viz.histogram_figure if name == "histograms" else viz.summary_figure
         return draw(self, **options)
 
+    def table(self) -> list[dict[str, Any]]:
+        """One row per spec: the std of the first and last layer's activations (mean over seeds) with
+        the theory's last-layer std, the first layer's gradient std (after the backward pass through
+        every layer), the largest saturated and dead share over layers, NaN/Inf entries and the
+        mean-field regime. What the notebook display shows."""
+        rows = []
+        for run in self.runs:
+            first, last = run.layers[0], run.layers[-1]
+            sat = [la.summary("saturated_fraction")[0] for la in run.layers]
+            mf = run.mean_field
+            rows.append(
+                {
+                    "label": run.label,
+                    "spec": run.spec,
+                    "std_first": first.summary("std")[0],
+                    "std_last": last.summary("std")[0],
+                    "theory_std_last": None if last.theory is None else last.theory.std,
+                    "grad_std_first": first.summary("grad_std")[0],
+                    "saturated_max": None if first.saturated_fraction is None else max(sat),
+                    "dead_max": max(la.summary("dead_fraction")[0] for la in run.layers),
+                    "nonfinite": sum(sum(la.nonfinite) + sum(la.grad_nonfinite) for la in run.layers),
+                    "regime": None if mf is None else f"{mf.regime} (chi_1 {mf.chi_1:.3g})",
+                }
+            )
+        return rows
+
+    def _repr_html_(self) -> str:
+        """Jupyter's display: :meth:`table` and the ``histograms`` figure."""
+        last = f"layer {self.depth}"
+        columns = ["init", "spec", "std layer 1", f"std {last}", f"theory {last}", "grad std layer 1"]
+        columns += ["saturated (max)", "dead (max)", "NaN/Inf", "mean field"]
+        rows = [
+            [
+                r["label"],
+                r["spec"],
+                r["std_first"],
+                r["std_last"],
+                r["theory_std_last"],
+                r["grad_std_first"],
+                html.percent(r["saturated_max"]),
+                html.percent(r["dead_max"]),
+                r["nonfinite"],
+                r["regime"] or "-",
+            ]
+            for r in self.table()
+        ]
+        facts = [
+            f"{self.activation}, {self.depth} layers x {self.width} units" + (", bias" if self.bias else ""),
+            f"{self.samples} inputs ({self.input})",
+            f"seeds {', '.join(str(s) for s in self.seeds)}",
+        ]
+        return card(
+            "initlab probe",
+            html.table(columns, rows),
+            facts=facts,
+            figure=(self, "histograms", f"activation histograms per layer, {self.activation}"),
+        )
+
 
 # -- the probe -------------------------------------------------------------------------------------
+
+
+def edges(hist_range: tuple[float, float], bins: int) -> list[float]:
+    """The ``bins + 1`` equal-width bin edges of ``hist_range``."""
+    lo, hi = hist_range
+    return [lo + (hi - lo) * i / bins for i in range(bins + 1)]
 
 
 def _range(hist_range: Sequence[float] | None) -> tuple[float, float] | None:
@@ -392,7 +560,7 @@ def run(
     config: ProbeConfig | None = None,
     *,
     dataset: Dataset | None = None,
-    progress: Progress | None = None,
+    progress: Progress | bool | None = None,
     should_stop: ShouldStop | None = None,
     inputs: Tensor | None = None,
     dtype: torch.dtype = torch.float32,
@@ -402,16 +570,35 @@ def run(
     The input is, in this order: ``inputs: (B, D)`` (any tensor; ``config.samples`` is then taken
     from it), the first ``config.samples`` training examples of ``dataset`` or of the dataset
     ``config.input`` names, or ``config.samples`` N(0, 1) vectors of dimension ``config.input_dim``
-    (default ``width``). ``should_stop`` is not polled (one pass); ``progress`` gets ``(1, 1)``.
+    (default ``width``). ``should_stop`` is not polled (one pass); ``progress`` gets ``(1, 1)``
+    (``progress=True``: a bar, :mod:`initlab.studies.progress`).
     Never raises on NaN/Inf in the network: non-finite values are counted per layer.
     """
     cfg = config if config is not None else ProbeConfig()
     cfg.validate()
-    act = get_activation(cfg.activation)
+    device = resolve_device(cfg.device)
+    with progress_bar(progress, "probe") as tick:
+        if cfg.model is not None:
+            from .probe_models import run_model
+
+            result: ProbeResult = run_model(
+                cfg, dataset=dataset, inputs=inputs, dtype=dtype, device=device, progress=tick
+            )
+        else:
+            result = _measure(cfg, dataset, inputs, dtype, device)
+            if tick is not None:
+                tick(1, 1)
+    return result
+
+
+def _measure(
+    cfg: ProbeConfig, dataset: Dataset | None, inputs: Tensor | None, dtype: torch.dtype, device: torch.device
+) -> ProbeResult:
+    """The pass of :func:`run` on a validated config."""
+    act = get_activation(cfg.activation_name())
     specs = [scheme(s) for s in cfg.inits]
     depth, width, n_seeds, bins = cfg.layers, cfg.width, cfg.seeds, cfg.bins
     forced = _range(cfg.hist_range)
-    device: torch.device | None = None
     if inputs is None and cfg.data_name() is not None:
         ds = dataset if dataset is not None else load_dataset(cfg.input)
         if cfg.samples > ds.train_x.shape[0]:
@@ -429,8 +616,8 @@ def run(
             shape = tuple(inputs.shape) if isinstance(inputs, Tensor) else type(inputs).__name__
             raise InitlabError(f"inputs must be a non-empty (samples, features) tensor, got {shape}")
         x = inputs.detach().to(dtype)  # (B, D)
-        device = x.device
         source = cfg.input
+    x = x.to(device)  # drawn or read on the CPU, then moved: the same input on every device
     b, d = x.shape
     cot = seed_streams.generator(cfg.seed, "cotangents")
     g = torch.randn(b, width, generator=cot, dtype=dtype).to(x.device)  # (B, H)
@@ -461,16 +648,26 @@ def run(
                     (a[sl] > rng[1]).flatten(1).double().mean(1),
                 )
                 pred = None if preds is None else preds[i]
-                layer_results.append(_layer_probe(i, width, per_layer[i], sl, hist, outside, pred))
+                layer_results.append(_layer_probe(i, (b, width), per_layer[i], sl, hist, outside, pred))
             runs.append(
                 SpecProbe(
                     sch.label, sch.spec, sch.text, seed_list, rng, bins, tuple(layer_results), mf, exact
                 )
             )
-    if progress is not None:
-        progress(1, 1)
     return ProbeResult(
-        act.spec, depth, width, d, b, cfg.seed, seed_list, bool(cfg.bias), bins, source, x2, tuple(runs)
+        act.spec,
+        depth,
+        width,
+        d,
+        b,
+        cfg.seed,
+        seed_list,
+        bool(cfg.bias),
+        bins,
+        source,
+        x2,
+        tuple(runs),
+        device=str(device),
     )
 
 
@@ -485,7 +682,7 @@ def initial_stack(
     seed_list = config.model_seeds()
     return Stack.from_schemes(
         [input_dim] + [config.width] * config.layers,
-        config.activation,
+        config.activation_name(),
         [sch for sch in config.inits for _ in seed_list],
         seed_streams.weight_seeds([s for _ in config.inits for s in seed_list]),
         bias=config.bias,
@@ -502,8 +699,8 @@ def probe(
     *,
     dataset: Dataset | str | None = None,
     data_dir: str | os.PathLike[str] | None = None,
-    progress: Progress | None = None,
-    download_progress: Progress | None = None,
+    progress: Progress | bool | None = None,
+    download_progress: Progress | bool | None = None,
     should_stop: ShouldStop | None = None,
     inputs: Tensor | None = None,
     dtype: torch.dtype = torch.float32,
@@ -516,7 +713,9 @@ def probe(
     ``activation`` may be an :class:`Activation`.
 
     Defaults are the classic study's: 5 layers of 100 units, no bias, 1000 inputs from N(0, 1) of
-    dimension ``width``, the four classic inits, one seed. ``inputs: (B, D)`` replaces the Gaussian
+    dimension ``width``, the four classic inits, one seed. ``model="resnet(depth=8)"`` (any family
+    spec or ``PACKAGE.MODULE:FACTORY``) probes that network instead (:mod:`.probe_models`);
+    ``device="cuda"`` runs the pass there. ``inputs: (B, D)`` replaces the Gaussian
     input with real data (then ``samples``/``input_dim`` are taken from it, and ``input`` names it,
     default ``"tensor"``). ``hist_range`` forces one histogram range for every spec (else
     :func:`auto_range` per spec). ``dataset`` (a loaded :class:`~initlab.data.Dataset` or a name)
@@ -566,7 +765,7 @@ def _floats(t: Tensor | None, sl: slice) -> tuple[float, ...]:
 
 def _layer_probe(
     i: int,
-    width: int,
+    shape: tuple[int, int],
     st: dict[str, Tensor | None],
     sl: slice,
     hist: Tensor,
@@ -578,7 +777,7 @@ def _layer_probe(
     assert nonfinite is not None and grad_nonfinite is not None
     return LayerProbe(
         layer=i + 1,
-        width=width,
+        width=shape[1],
         mean=_floats(st["mean"], sl),
         std=_floats(st["std"], sl),
         preact_std=_floats(st["preact_std"], sl),
@@ -593,6 +792,8 @@ def _layer_probe(
         below_range=tuple(float(v) for v in outside[0]),
         above_range=tuple(float(v) for v in outside[1]),
         theory=pred,
+        name=str(i + 1),
+        shape=shape,
     )
 
 

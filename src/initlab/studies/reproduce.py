@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..core import html
 from ..core.env import environment
 from ..core.errors import InitlabError, check_int
 from ..core.io import to_jsonable
@@ -37,7 +38,9 @@ from . import symmetry as symmetry_study
 from .compare import DEFAULT_INITS as COMPARE_INITS
 from .compare import CompareConfig, CompareResult
 from .config import ShouldStop, configure, dataset_for, figure_error, option
+from .display import card
 from .probe import ProbeConfig, ProbeResult
+from .progress import progress_bar
 from .symmetry import SymmetryConfig, SymmetryResult
 
 SCHEMA_ID = "initlab.reproduce/1"
@@ -275,6 +278,42 @@ class ReproduceResult:
             return viz.std_per_layer_figure(self.probes, self.reference_std)
         return viz.glorot_figure(self.glorot)
 
+    def _repr_html_(self) -> str:
+        """Jupyter's display: the parts that ran, the symmetry findings, the MNIST comparison's
+        summary table and the ``std_per_layer`` figure (the report, :func:`initlab.report.build`,
+        has every figure and the recommendation)."""
+        facts = [
+            "quick" if self.config.quick else "full",
+            f"seed {self.config.seed}",
+            "completed: "
+            + (", ".join(self.completed) or "none")
+            + (" (stopped early)" if self.partial else ""),
+            f"{self.seconds.get('total', 0.0):.1f} s",
+        ]
+        parts: list[html.Markup | str] = []
+        if self.symmetry is not None:
+            parts += [
+                html.paragraph("Zero vs constant vs random weights:"),
+                html.bullets(self.symmetry.findings),
+            ]
+        if self.compare is not None:
+            rows = [
+                [
+                    r["label"],
+                    r["spec"],
+                    r["seeds"],
+                    r["final_train_loss"],
+                    html.percent(r["test_accuracy_mean"]),
+                ]
+                for r in self.compare.summary()
+            ]
+            columns = ["init", "spec", "seeds", "train loss", "test accuracy"]
+            parts.append(html.table(columns, rows, caption="The MNIST comparison"))
+        figure = None
+        if self.probes:
+            figure = (self, "std_per_layer", "activation std per layer for every activation and init")
+        return card("initlab reproduce", *parts, facts=facts, figure=figure)
+
 
 class _Ticker:
     """Maps each part's ``progress(done, total)`` onto one bar over the whole run (model-iterations)."""
@@ -308,18 +347,27 @@ def run(
     config: ReproduceConfig | None = None,
     *,
     dataset: Dataset | None = None,
-    progress: Progress | None = None,
+    progress: Progress | bool | None = None,
     should_stop: ShouldStop | None = None,
 ) -> ReproduceResult:
     """Run every part of the classic study; returns a :class:`ReproduceResult`.
 
     ``dataset`` (MNIST) skips loading. ``progress(done, total, part=..., **info)`` reports one bar
-    over the whole run; ``should_stop()`` is polled by the trainers between steps and between
-    parts: when it returns True the run ends after the current step, the parts not reached are left
-    out, and the result is marked ``interrupted``.
+    over the whole run (``progress=True``: a bar, :mod:`initlab.studies.progress`); ``should_stop()``
+    is polled by the trainers between steps and between parts: when it returns True the run ends
+    after the current step, the parts not reached are left out, and the result is marked
+    ``interrupted``.
     """
     cfg = config if config is not None else ReproduceConfig()
     cfg.validate()
+    with progress_bar(progress, "reproduce") as tick:
+        return _run_parts(cfg, dataset, tick, should_stop)
+
+
+def _run_parts(
+    cfg: ReproduceConfig, dataset: Dataset | None, progress: Progress | None, should_stop: ShouldStop | None
+) -> ReproduceResult:
+    """The parts of :func:`run`, in order, on a validated config."""
     result = ReproduceResult(config=cfg, environment=environment())
     ticker = _Ticker(cfg, progress)
     stop = should_stop if should_stop is not None else (lambda: False)
@@ -374,8 +422,8 @@ def reproduce(
     *,
     dataset: Dataset | str | None = None,
     data_dir: str | os.PathLike[str] | None = None,
-    progress: Progress | None = None,
-    download_progress: Progress | None = None,
+    progress: Progress | bool | None = None,
+    download_progress: Progress | bool | None = None,
     should_stop: ShouldStop | None = None,
     **fields: Any,
 ) -> ReproduceResult:

@@ -32,6 +32,7 @@ import torch
 from torch import Tensor
 
 from ..activations import activation as get_activation
+from ..core import html
 from ..core.device import resolve_device
 from ..core.errors import InitlabError
 from ..core.io import to_jsonable
@@ -42,6 +43,8 @@ from ..measure import distinct_units, effective_rank
 from ..schemes import scheme
 from ..train import OPTIMIZERS, DenseMLP, TrainConfig, dense_mlp, train
 from .config import Progress, ShouldStop, check_labels, configure, dataset_for, figure_error, option
+from .display import card
+from .progress import progress_bar
 from .symmetry_findings import explain as explain_facts
 from .symmetry_findings import symmetry_facts
 
@@ -241,6 +244,42 @@ class SymmetryResult:
         }[name]
         return draw(self)
 
+    def _repr_html_(self) -> str:
+        """Jupyter's display: one row per case (distinct units per layer at the last live step, final
+        loss and accuracy, divergence), the findings and the ``distinct_units`` figure."""
+        rows = []
+        for c in self.cases:
+            units = [next((v for v in reversed(layer) if v is not None), None) for layer in c.distinct_units]
+            live = [v for v in c.train_loss if v == v]  # NaN after a divergence
+            rows.append(
+                [
+                    c.label,
+                    c.spec,
+                    " / ".join(html.number(u) for u in units),
+                    live[-1] if live else None,
+                    html.percent(c.test_accuracy[-1]) if c.test_accuracy else "-",
+                    c.diverged_at if c.diverged_at is not None else "-",
+                ]
+            )
+        units_of = f"distinct units per layer (of {self.width})"
+        columns = ["case", "spec", units_of, "last train loss", "test accuracy", "diverged at"]
+        facts = [
+            f"{self.activation}, {'-'.join(str(w) for w in self.widths)}, {self.dataset}",
+            f"{self.iterations_done} iterations" + (" (stopped early)" if self.partial else ""),
+            f"label entropy {self.label_entropy:.4g} nats",
+            f"{self.wall_seconds:.1f} s",
+        ]
+        figure = None
+        if self.cases and self.iterations_done > 0:
+            figure = (self, "distinct_units", "distinct units per hidden layer over training, per case")
+        return card(
+            "initlab symmetry",
+            html.table(columns, rows),
+            html.bullets(self.findings),
+            facts=facts,
+            figure=figure,
+        )
+
     def to_dict(self) -> dict[str, Any]:
         """The ``results.json`` document, with the typed findings under ``facts``."""
         out: dict[str, Any] = {
@@ -339,10 +378,11 @@ def run(
     config: SymmetryConfig | None = None,
     *,
     dataset: Dataset | None = None,
-    progress: Progress | None = None,
+    progress: Progress | bool | None = None,
     should_stop: ShouldStop | None = None,
 ) -> SymmetryResult:
-    """Train one model per case on the same batches and measure how symmetric each stays."""
+    """Train one model per case on the same batches and measure how symmetric each stays
+    (``progress=True``: a bar, :mod:`initlab.studies.progress`)."""
     cfg = config if config is not None else SymmetryConfig()
     cfg.validate()
     act = get_activation(cfg.activation)
@@ -355,15 +395,16 @@ def run(
     if plan is None:
         raise InitlabError(f"symmetry measures dense MLPs; {cfg.model_spec()} is not one")
     rec = SymmetryObserver(data.test_x[: cfg.rank_batch], plan.depth - 1)
-    res = train(
-        ens,
-        data,
-        tcfg,
-        generator=generator(cfg.seed, "batches"),
-        progress=progress,
-        on_step=rec,
-        should_stop=should_stop,
-    )
+    with progress_bar(progress, "symmetry") as tick:
+        res = train(
+            ens,
+            data,
+            tcfg,
+            generator=generator(cfg.seed, "batches"),
+            progress=tick,
+            on_step=rec,
+            should_stop=should_stop,
+        )
     out = []
     for m, sch in enumerate(parsed):
         dead = res.diverged_at[m]
@@ -414,8 +455,8 @@ def symmetry(
     *,
     dataset: Dataset | str | None = None,
     data_dir: str | os.PathLike[str] | None = None,
-    progress: Progress | None = None,
-    download_progress: Progress | None = None,
+    progress: Progress | bool | None = None,
+    download_progress: Progress | bool | None = None,
     should_stop: ShouldStop | None = None,
     **fields: Any,
 ) -> SymmetryResult:

@@ -1,7 +1,8 @@
 """Tools that work on any user model (``nn.Module``): diagnose, audit, auto init, LSUV, trace.
 
 * :func:`diagnose` -- one forward and one backward pass through hooks (:mod:`initlab.measure.hooks`),
-  per-layer statistics, and plain-language findings (:mod:`._findings`, where the thresholds are stated).
+  per-layer statistics, the outputs of the main path's blocks (:mod:`._mainpath`), and plain-language
+  findings (:mod:`._findings`, where the rules and thresholds are stated).
 * :func:`audit` -- for each weight, the scheme its values most plausibly came from (:mod:`._audit`).
 * :func:`auto_init_` / ``init_(model, "auto")`` -- a scheme per layer from the nonlinearity after it.
 * :func:`lsuv_` -- layer-sequential unit-variance init (Mishkin & Matas 2016).

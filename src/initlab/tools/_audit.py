@@ -10,11 +10,24 @@ Embedding, the ``weight_ih_l0`` of recurrent layers, ...) is identified by
   pre-activation variance is multiplied by ``fan_in Var(w) (1 + a^2) / 2 = 1/6`` per layer
   (``Var(w) = 1/(3 fan_in)``, ReLU halves the second moment). The factor reported is that product
   measured on the model's weights (geometric mean over those layers), and its power over them.
-* ``trunc_normal_absolute`` -- an untruncated normal with std 0.02 (the BERT/ViT/timm convention):
-  the signature of ``torch.nn.init.trunc_normal_(w, std=0.02)``, whose default bounds ``a=-2, b=2``
-  are absolute (+-100 std), so nothing was truncated. (Harmless if ``normal_(std=0.02)`` was meant.)
-* ``constant`` -- all entries of a weight are equal (zeros included): every unit computes the same
-  function and gets the same gradient, so the symmetry is never broken.
+* ``trunc_normal_absolute`` -- the traces of ``torch.nn.init.trunc_normal_``'s *absolute* default
+  bounds ``a=-2, b=2`` (:mod:`._identify`, point 2 and 5), and only those: (a) entries at exactly
+  +-2.0 far (``CLAMP_SIGMAS`` stds) from the rest -- the clamp of an inverse-CDF draw ``u = +-1``,
+  e.g. one entry of -2.0 among timm ViT-S's ``std=0.02`` weights: an outlier weight; or (b) values
+  cut at +-2 where an untruncated normal of their std would reach beyond (``trunc_normal_(w,
+  std=1)`` or larger): the cut sits at ``+-2 / std`` stds, not the +-2 stds one may have meant. An
+  untruncated ``normal_(std=0.02)`` (Hugging Face's BERT/GPT-2/Llama init) is not warned about:
+  nothing in its values tells it from a ``trunc_normal_`` whose bounds never bit, and both are fine.
+* ``constant_output`` -- the output layer's weight is constant (a zero head: torchvision's ViT,
+  timm's ViT/Mixer). Not a symmetry problem: that layer's gradient ``(dL/dy) x^T`` differs per output
+  unit (each output has its own error), so one SGD step breaks the symmetry; until then the output is
+  the bias alone and no layer below it gets a gradient. The output layer is the last weighted
+  module in module order, or the one the trace (:func:`._trace.followers`) finds feeding the output.
+* ``constant`` -- a hidden layer's weight is constant (zeros included): all its units compute the
+  same function. Their gradients ``delta_i x^T`` (``delta_i = (W_above^T g)_i f'(y_i)``) differ only
+  through the weights above: when every weighted layer after it is constant too, the symmetry is
+  never broken; otherwise it is broken only slowly, by rank-one steps, and a zero weight in front of
+  ReLU passes no gradient at all (``ReLU'(0) = 0``).
 * ``nonfinite`` -- a weight holds NaN/Inf entries (counted per weight in ``WeightAudit.nonfinite``).
   Such a weight is not identified: its entry has ``scheme`` ``"non-finite"``, ``kind``
   ``"nonfinite"``, confidence 0, no expected std, and ``std``/``mean`` over its finite entries.
@@ -31,16 +44,18 @@ from typing import Any, Literal
 import torch
 from torch import Tensor, nn
 
+from ..core import html
 from ..core.errors import InitlabError
 from ..core.io import to_jsonable
-from ..schemes import fans
-from ._identify import SHAPES, identify
+from ..schemes import WEIGHTED, fans
+from ._identify import abs_sigma, identify_with, moments
 from ._trace import followers
 
 DEEP = 4  #: layers with PyTorch's default in front of ReLU that make a "deep stack"
-TRUNC_STD = 0.02  #: the std whose untruncated normal flags trunc_normal_'s absolute bounds
 
-WarningKind = Literal["torch_default_relu", "trunc_normal_absolute", "constant", "nonfinite", "empty"]
+WarningKind = Literal[
+    "torch_default_relu", "trunc_normal_absolute", "constant_output", "constant", "nonfinite", "empty"
+]
 
 
 @dataclass(frozen=True)
@@ -63,6 +78,9 @@ class WeightAudit:
     runner_up_share: float | None
     followed_by: str | None
     nonfinite: int = 0
+    zero_rows: int = 0  #: whole rows exactly 0, set aside (an embedding's padding row)
+    clamped: int = 0  #: entries at exactly +-2 set aside (trunc_normal_'s clamp)
+    absolute_bounds: bool = False  #: cut at trunc_normal_'s absolute bounds +-2
 
     def to_dict(self) -> dict[str, Any]:
         """The fields as plain JSON values (:func:`initlab.core.io.to_jsonable`)."""
@@ -109,6 +127,32 @@ class Audit:
         out: dict[str, Any] = to_jsonable(self)
         return out
 
+    def _repr_html_(self) -> str:
+        """Jupyter's display: the warnings and one row per weight (:mod:`initlab.core.html`)."""
+        return str(html.card("initlab audit", *self.html_parts(), facts=[f"{len(self.weights)} weights"]))
+
+    def html_parts(self) -> list[html.Markup]:
+        """The display's body: the warnings (or that there are none) and the per-weight table."""
+        warned = (
+            html.bullets(w.message for w in self.warnings)
+            if self.warnings
+            else html.paragraph("No warnings.")
+        )
+        rows = [
+            [
+                w.name,
+                "x".join(str(d) for d in w.shape),
+                w.scheme,
+                html.percent(w.confidence),
+                w.std,
+                w.expected_std,
+                w.followed_by or "-",
+            ]
+            for w in self.weights
+        ]
+        columns = ["weight", "shape", "scheme", "confidence", "std", "scheme's std", "followed by"]
+        return [warned, html.table(columns, rows)]
+
 
 def audit(model: nn.Module | Tensor) -> Audit:
     """For each weight of ``model`` (or one tensor), the scheme its values most plausibly came from.
@@ -121,7 +165,7 @@ def audit(model: nn.Module | Tensor) -> Audit:
     """
     if isinstance(model, Tensor):
         entry = _entry("tensor", model, None)
-        return Audit([entry], _warnings([entry], {}))
+        return Audit([entry], _warnings([entry], {}, set()))
     if not isinstance(model, nn.Module):
         raise InitlabError(f"audit needs an nn.Module or a Tensor, got {type(model).__name__}")
     follow = followers(model).layers
@@ -133,18 +177,24 @@ def audit(model: nn.Module | Tensor) -> Audit:
         f = follow.get(owner)
         entries.append(_entry(pname, p, None if f is None else f.spec))
     direct = {n: f.negative_slope for n, f in follow.items() if not f.normalized}
-    return Audit(entries, _warnings(entries, direct))
+    weighted = [n for n, m in model.named_modules() if isinstance(m, WEIGHTED)]
+    outputs = {
+        n for n, f in follow.items() if f.name == "linear" and ("output" in f.via or "end of" in f.via)
+    }
+    outputs |= set(weighted[-1:])
+    return Audit(entries, _warnings(entries, direct, outputs))
 
 
 def _entry(name: str, p: Tensor, followed_by: str | None) -> WeightAudit:
     if p.device.type == "meta":
         raise InitlabError(f"audit cannot read {name}: it is on the meta device and holds no values")
-    x = p.detach().double()
+    x = p.detach()
     fi, fo = fans(tuple(p.shape)) if p.dim() >= 2 else (None, None)
-    ok = torch.isfinite(x)
-    bad = int((~ok).sum())
-    if bad or x.numel() == 0:
-        fin = x[ok]
+    mo = moments(x.reshape(-1)) if x.numel() else None
+    finite = mo is not None and all(map(math.isfinite, (mo.lo, mo.hi, mo.mean)))  # NaN/Inf spread
+    bad = 0 if finite or x.numel() == 0 else int((~torch.isfinite(x)).sum())
+    if mo is None or not finite:
+        fin = x[torch.isfinite(x)].double()
         return WeightAudit(
             name=name,
             shape=tuple(p.shape),
@@ -163,7 +213,7 @@ def _entry(name: str, p: Tensor, followed_by: str | None) -> WeightAudit:
             followed_by=followed_by,
             nonfinite=bad,
         )
-    ident = identify(p)
+    ident = identify_with(p, mo)
     runner = ident.runner_up
     return WeightAudit(
         name=name,
@@ -173,19 +223,23 @@ def _entry(name: str, p: Tensor, followed_by: str | None) -> WeightAudit:
         scheme=ident.spec,
         kind=ident.law.kind,
         confidence=ident.confidence,
-        std=float(x.std(unbiased=False)) if x.numel() else 0.0,
+        std=mo.std,
         expected_std=ident.law.std,
-        mean=float(x.mean()) if x.numel() else 0.0,
+        mean=mo.mean,
         kurtosis=ident.kurtosis,
         equivalent=ident.equivalent,
         runner_up=None if runner is None else runner[0],
         runner_up_share=None if runner is None else runner[1],
         followed_by=followed_by,
+        zero_rows=ident.zero_rows,
+        clamped=ident.clamped,
+        absolute_bounds=ident.absolute_bounds,
     )
 
 
-def _warnings(entries: list[WeightAudit], slopes: dict[str, float]) -> list[AuditWarning]:
-    """``slopes``: the leaky slope after each layer with no normalisation before its nonlinearity."""
+def _warnings(entries: list[WeightAudit], slopes: dict[str, float], outputs: set[str]) -> list[AuditWarning]:
+    """``slopes``: the leaky slope after each layer with no normalisation before its nonlinearity;
+    ``outputs``: the modules taken for the output layer."""
     out: list[AuditWarning] = []
     relu = [
         w
@@ -209,14 +263,30 @@ def _warnings(entries: list[WeightAudit], slopes: dict[str, float]) -> list[Audi
             f"x{factor ** len(relu):.2g} over the {len(relu)} layers. Use init_(model, 'auto') or he_normal."
         )
         out.append(AuditWarning("torch_default_relu", msg, tuple(w.name for w in relu), factor))
-    trunc = [w for w in entries if _untruncated_002(w)]
+    trunc = [w for w in entries if w.absolute_bounds]
     if trunc:
+        found: list[str] = []
+        for w in trunc:
+            if w.clamped:
+                rest = w.expected_std  # the std of the law fitted to the other entries
+                far = 2.0 / rest if rest > 0 else math.inf
+                found.append(
+                    f"{w.name} has {w.clamped} entr{'y' if w.clamped == 1 else 'ies'} at exactly +-2.0, "
+                    f"{far:.0f} std from the rest (std {rest:.3g}): the clamp of trunc_normal_'s bounds "
+                    f"(its inverse-CDF draw hit u = +-1, erfinv(+-1) = +-inf, clamped to the bound), an "
+                    f"outlier weight; the rest is identified as {w.scheme}"
+                )
+            else:
+                sigma = abs_sigma(w.std)
+                at = f"+-{2 / sigma:.3g} std of the parent normal (std {sigma:.3g})" if sigma else "+-2"
+                found.append(
+                    f"{w.name} is cut at +-2 (entries' std {w.std:.3g}, none beyond): the truncation "
+                    f"sits at {at}, identified as {w.scheme}"
+                )
         msg = (
-            f"{', '.join(w.name for w in trunc)}: untruncated N(0, {TRUNC_STD}^2) values -- the signature of "
-            f"torch.nn.init.trunc_normal_(w, std={TRUNC_STD}), whose default bounds a=-2, b=2 are absolute "
-            f"(+-{2 / TRUNC_STD:.0f} std), so nothing was truncated. To truncate at +-2 std pass "
-            f"a=-{2 * TRUNC_STD:g}, b={2 * TRUNC_STD:g} (initlab: trunc_normal(std={TRUNC_STD:g})); "
-            f"ignore this if normal_(std={TRUNC_STD:g}) was meant."
+            f"torch.nn.init.trunc_normal_'s bounds a=-2, b=2 are absolute, not in units of std: "
+            f"{'; '.join(found)}. To truncate at +-2 std pass a=-2*std, b=2*std (initlab: "
+            f"trunc_normal(std=...), whose bounds are in std units)."
         )
         out.append(AuditWarning("trunc_normal_absolute", msg, tuple(w.name for w in trunc)))
     bad = [w for w in entries if w.nonfinite]
@@ -236,19 +306,29 @@ def _warnings(entries: list[WeightAudit], slopes: dict[str, float]) -> list[Audi
         )
         out.append(AuditWarning("empty", msg, tuple(w.name for w in empty)))
     const = [w for w in entries if w.kind == "constant"]
-    if const:
-        parts = ", ".join(f"{w.name} ({w.scheme})" for w in const)
+    head = [w for w in const if w.name.rpartition(".")[0] in outputs]
+    if head:
+        parts = ", ".join(f"{w.name} ({w.scheme})" for w in head)
         msg = (
-            f"constant weights: {parts}: every unit of the layer computes the same function and receives "
-            f"the same gradient, so training never breaks the symmetry"
+            f"constant output layer: {parts}: not a symmetry problem -- its gradient (dL/dy) x^T differs "
+            f"per output unit, so one SGD step breaks the symmetry (a zero head is deliberate in "
+            f"torchvision's ViT, timm's ViT and Mixer); until then the output is the bias alone and "
+            f"the layers below it get no gradient on the first step"
         )
-        out.append(AuditWarning("constant", msg, tuple(w.name for w in const)))
+        out.append(AuditWarning("constant_output", msg, tuple(w.name for w in head)))
+    hidden = [w for w in const if w not in head]
+    if hidden:
+        order = [w.name for w in entries]
+        stuck = all(w2.kind == "constant" for w in hidden for w2 in entries[order.index(w.name) + 1 :])
+        parts = ", ".join(f"{w.name} ({w.scheme})" for w in hidden)
+        why = (
+            "and every weight after them is constant too, so every unit also receives the same gradient: "
+            "training never breaks the symmetry"
+            if stuck
+            else "their gradients differ only through the weights above them, so training breaks the "
+            "symmetry only slowly (rank-one steps), and a zero weight in front of ReLU passes no "
+            "gradient at all (ReLU'(0) = 0)"
+        )
+        msg = f"constant weights: {parts}: every unit of the layer computes the same function, {why}"
+        out.append(AuditWarning("constant", msg, tuple(w.name for w in hidden)))
     return out
-
-
-def _untruncated_002(w: WeightAudit) -> bool:
-    if w.kind != "normal" or w.kurtosis is None or w.confidence < 0.5:
-        return False
-    n = math.prod(w.shape)
-    se = SHAPES["normal"].std_se(TRUNC_STD, n)
-    return abs(w.std - TRUNC_STD) <= 3 * se and abs(w.mean) <= 3 * w.std / math.sqrt(n)

@@ -25,6 +25,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..core import html
 from ..core.errors import InitlabError
 from ..core.io import to_jsonable
 from ..schemes import WEIGHTED, ParamInit, init_
@@ -74,6 +75,13 @@ class AutoInitPlan:
             "steps": [s.to_dict() for s in self.steps],
             "records": [r.to_dict() for r in self.records],
         }
+
+    def _repr_html_(self) -> str:
+        """Jupyter's display: one row per layer, its scheme and why (:mod:`initlab.core.html`)."""
+        how = "nonlinearities found by torch.fx" if self.traced else "nonlinearities found in module order"
+        rows = [[s.layer, s.nonlinearity, s.scheme, s.reason] for s in self.steps]
+        table = html.table(["layer", "followed by", "scheme", "reason"], rows)
+        return str(html.card("initlab auto init", table, self.note, facts=[f"{len(self.steps)} layers", how]))
 
 
 def choose(follower: Follower) -> tuple[str, str]:

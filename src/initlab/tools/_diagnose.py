@@ -1,11 +1,17 @@
 """``diagnose(model, ...)``: one forward and one backward pass, per-layer statistics and findings.
 
 The backward pass needs a loss: initlab injects a unit-variance Gaussian cotangent ``g`` (drawn from
-``generator`` after the input) on every floating-point output that requires grad, i.e. the loss
+``generator`` after the input, on the generator's device and moved to the output's, so a model on a
+GPU sees the numbers it would see on the CPU) on every floating-point output that requires grad, i.e. the loss
 ``sum(output * g)``; the gradient w.r.t. the output is then ``g`` itself (std 1), and each layer's
 gradient std says how that unit signal is carried back. Gradients are computed with
 ``torch.autograd.grad``, so the model's ``.grad`` fields are untouched; buffers (BatchNorm running
 statistics) are restored afterwards. The model runs in its current mode (``train()`` or ``eval()``).
+
+Besides the leaf modules, the outputs of the main path's blocks are recorded (:mod:`._mainpath`), and
+every weight that is exactly 0 is classified (a head, a normalisation scale or a layer inside a
+block: a deliberate zero) -- the findings judge depth along that path and report deliberate zeros
+as such (:mod:`._findings`).
 """
 
 from __future__ import annotations
@@ -14,16 +20,21 @@ import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from torch import Tensor, nn
 
+from ..core import html
 from ..core.errors import InitlabError
 from ..core.io import to_jsonable
 from ..measure import Call, Recorder, frozen_buffers
 from ..schemes import WEIGHTED
-from ._findings import Depth, Finding, depth, findings
+from ._findings import Depth, Finding, Role, depth, findings
+from ._mainpath import BlockRecorder, Point, blocks
+
+#: Normalisation layers whose zero scale inside a block is a deliberate zero (by type, or by name).
+NORMS: tuple[type[nn.Module], ...] = (nn.modules.batchnorm._NormBase, nn.LayerNorm, nn.GroupNorm)
 
 
 @dataclass(frozen=True)
@@ -69,6 +80,8 @@ class Diagnosis:
     input_shape: tuple[int, ...]
     training: bool
     backward: bool
+    path: list[Point] = dataclasses.field(default_factory=list)  #: block outputs of the main path
+    zeros: dict[str, Role] = dataclasses.field(default_factory=dict)  #: deliberate zero weights
 
     @property
     def kinds(self) -> set[str]:
@@ -91,8 +104,9 @@ class Diagnosis:
         return [la.name for la in self.layers]
 
     def depth(self, direction: str = "forward") -> Depth | None:
-        """The depth ratio of the weighted layers (see :mod:`initlab.tools._findings`)."""
-        return depth(self.layers, "backward" if direction == "backward" else "forward")
+        """The profile along the main path (see :mod:`initlab.tools._findings`)."""
+        way: Literal["forward", "backward"] = "backward" if direction == "backward" else "forward"
+        return depth(self.layers, way, self.path, self.zeros)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -104,9 +118,52 @@ class Diagnosis:
             d = self.depth(direction)
             out[f"{direction}_ratio"] = None if d is None else d.ratio
             out[f"{direction}_per_layer"] = None if d is None else d.per_layer
+            out[f"{direction}_depth"] = None if d is None else d.to_dict()
+        out["path"] = [to_jsonable(p) for p in self.path]
+        out["zeros"] = dict(self.zeros)
         out["findings"] = [f.to_dict() for f in self.findings]
         out["layers"] = [la.to_dict() for la in self.layers]
         return out
+
+    def _repr_html_(self) -> str:
+        """Jupyter's display: the findings and the per-layer table (:mod:`initlab.core.html`)."""
+        return str(html.card("initlab diagnosis", *self.html_parts(), facts=self.html_facts()))
+
+    def html_facts(self) -> list[str]:
+        """The display's line of facts: input, mode, forward and backward depth ratios."""
+        facts = [f"input {tuple(self.input_shape)}", "train mode" if self.training else "eval mode"]
+        for direction in ("forward", "backward"):
+            d = self.depth(direction)
+            if d is not None:
+                facts.append(f"{direction} ratio {html.number(d.ratio, 3)} ({d.first} -> {d.last})")
+        return facts
+
+    def html_parts(self) -> list[html.Markup]:
+        """The display's body: the findings (or that there are none) and one row per layer call."""
+        found = (
+            html.bullets(f.message for f in self.findings)
+            if self.findings
+            else html.paragraph("No findings: no vanishing, exploding, dead, saturated or non-finite layer.")
+        )
+        rows = [
+            [
+                la.name,
+                la.type,
+                "x".join(str(d) for d in la.shape),
+                la.mean,
+                la.std,
+                la.signal_std,
+                html.percent(la.dead_fraction),
+                html.percent(la.saturated_fraction),
+                la.nonfinite,
+                la.grad_norm,
+                ", ".join(la.flags),
+            ]
+            for la in self.layers
+        ]
+        columns = ["layer", "type", "output", "mean", "std", "signal std", "dead", "saturated"]
+        columns += ["non-finite", "grad norm", "flags"]
+        return [found, html.table(columns, rows)]
 
 
 def _as_inputs(
@@ -134,9 +191,18 @@ def _as_inputs(
         raise InitlabError(f"input_shape {shape} and batch_size {batch_size} must be positive")
     ref = next(model.parameters(), None)
     dtype = ref.dtype if ref is not None and ref.is_floating_point() else torch.float32
-    device = ref.device if ref is not None else None
-    x = torch.randn((batch_size, *shape), generator=generator, dtype=dtype, device=device)
+    device = ref.device if ref is not None else torch.device("cpu")
+    x = _gaussian((batch_size, *shape), generator, dtype, device)
     return [x.requires_grad_(True)]
+
+
+def _gaussian(
+    shape: tuple[int, ...], generator: torch.Generator | None, dtype: torch.dtype, device: torch.device
+) -> Tensor:
+    """N(0, 1) drawn on the generator's device (the CPU for the seed streams), then moved to
+    ``device``: the same numbers on every device (a CPU generator cannot draw on a GPU)."""
+    where = generator.device if generator is not None else torch.device("cpu")
+    return torch.randn(shape, generator=generator, dtype=dtype, device=where).to(device)
 
 
 def _tensors(out: Any) -> list[Tensor]:
@@ -218,7 +284,12 @@ def diagnose(
         if isinstance(getattr(mod, "weight", None), nn.Parameter) and mod.weight.requires_grad
     }
     wgrad: dict[str, float] = {}
-    with frozen_buffers(model), Recorder(model, containers=containers) as rec:
+    path_blocks = blocks(model)
+    with (
+        frozen_buffers(model),
+        Recorder(model, containers=containers) as rec,
+        BlockRecorder(model, path_blocks) as brec,
+    ):
         try:
             out = model(*xs)
         except Exception as err:
@@ -230,7 +301,7 @@ def diagnose(
         if outs:
             loss = torch.zeros((), dtype=outs[0].dtype, device=outs[0].device)
             for t in outs:  # the cotangent g ~ N(0, 1): loss = sum(output * g)
-                g = torch.randn(t.shape, generator=generator, dtype=t.dtype, device=t.device)
+                g = _gaussian(tuple(t.shape), generator, t.dtype, t.device)
                 loss = loss + (t * g).sum()
             params = [p for p in model.parameters() if p.requires_grad]
             wrt = [x for x in xs if x.requires_grad] + params
@@ -244,15 +315,43 @@ def diagnose(
                 if wg is not None:  # NaN for a zero-size weight: no entries, no std
                     wgrad[name] = float(wg.detach().double().std(unbiased=False)) if wg.numel() else math.nan
     layers = _layers(rec.calls, model, wgrad)
+    zeros = _deliberate_zeros(model, layers, path_blocks)
     bad = _nonfinite_parameters(model)
-    found = ([] if bad is None else [bad]) + findings(layers)
+    found = ([] if bad is None else [bad]) + findings(layers, brec.points, zeros)
     if not outs:
         found.append(_no_backward(model, out))
     layers = [
         dataclasses.replace(la, flags=tuple(dict.fromkeys(f.kind for f in found if la.name in f.layers)))
         for la in layers
     ]
-    return Diagnosis(layers, found, tuple(xs[0].shape), model.training, bool(outs))
+    return Diagnosis(layers, found, tuple(xs[0].shape), model.training, bool(outs), brec.points, zeros)
+
+
+def _deliberate_zeros(model: nn.Module, layers: list[LayerStats], path_blocks: list[str]) -> dict[str, Role]:
+    """Modules whose weight is exactly 0 by design: the head (the last weighted layer called), a
+    normalisation scale or a weighted layer inside a block of the main path."""
+    weighted = [la.module for la in layers if la.weighted]
+    head = weighted[-1] if weighted else None
+    out: dict[str, Role] = {}
+    for name, mod in model.named_modules():
+        w = getattr(mod, "weight", None)
+        if (
+            not isinstance(w, Tensor)
+            or not w.is_floating_point()
+            or w.numel() == 0
+            or w.device.type == "meta"
+        ):
+            continue
+        if bool((w.detach() != 0).any()):
+            continue
+        in_block = any(name.startswith(b + ".") for b in path_blocks)
+        if name == head and isinstance(mod, WEIGHTED):
+            out[name] = "head"
+        elif in_block and (isinstance(mod, NORMS) or "norm" in type(mod).__name__.lower()):
+            out[name] = "norm"
+        elif in_block and isinstance(mod, WEIGHTED):
+            out[name] = "branch"
+    return out
 
 
 def _layers(calls: list[Call], model: nn.Module, wgrad: dict[str, float]) -> list[LayerStats]:

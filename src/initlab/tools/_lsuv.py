@@ -27,6 +27,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from ..core import html
 from ..core.errors import InitlabError
 from ..core.io import to_jsonable
 from ..measure import first_tensor, units_view
@@ -73,6 +74,28 @@ class LSUVResult:
             "converged": self.converged,
             "layers": [la.to_dict() for la in self.layers],
         }
+
+    def _repr_html_(self) -> str:
+        """Jupyter's display: one row per module, its updates and final std (:mod:`initlab.core.html`)."""
+        rows = [
+            [
+                la.name,
+                la.type,
+                la.iterations,
+                la.std,
+                la.scale,
+                f"skipped: {la.skipped}"
+                if la.skipped
+                else ("converged" if la.converged else "not converged"),
+            ]
+            for la in self.layers
+        ]
+        table = html.table(["layer", "type", "updates", "output std", "scale", "outcome"], rows)
+        facts = [
+            f"target std {html.number(self.target_std)} ± {html.number(self.tol * self.target_std)}",
+            "converged" if self.converged else "not converged",
+        ]
+        return str(html.card("initlab LSUV", table, facts=facts))
 
 
 class _Stop(Exception):

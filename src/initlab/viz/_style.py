@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..core.env import in_notebook
+
 #: Okabe-Ito colours, in the order series are drawn.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
 
 
 def pyplot() -> Any:
-    """``matplotlib.pyplot`` on the non-interactive Agg backend (no display needed)."""
+    """``matplotlib.pyplot`` on the non-interactive Agg backend (no display needed) -- except in a
+    Jupyter kernel, whose backend (inline by default) is kept, so that ``result.figure(name)``
+    shows itself in the notebook."""
     import matplotlib
 
-    matplotlib.use("Agg")
+    if not in_notebook():
+        matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     return plt

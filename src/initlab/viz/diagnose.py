@@ -87,6 +87,8 @@ def _summary(d: Diagnosis) -> str:
         what = f"{f.kind} {'signal' if f.direction == 'forward' else 'gradient'}"
         if f.kind in ("dead", "saturated"):
             what = f"{f.kind} units in {len(f.layers)} layer(s)"
+        elif f.kind == "zero_init":
+            what = f"deliberate zero weights in {len(f.layers)} layer(s)"
         elif f.kind == "nonfinite":
             what = f"non-finite {'values' if f.direction == 'forward' else 'gradients'}"
         parts.append(what + (f" (x{f.ratio:.2g})" if f.ratio is not None else ""))

@@ -23,8 +23,11 @@ SUMMARY_PANELS = (
 )
 
 
-def _pick_layers(depth: int, layers: Sequence[int] | None, max_layers: int) -> list[int]:
-    """0-based indices of the layers to draw: the given 1-based ones, or at most ``max_layers`` spread out."""
+def _pick_layers(
+    depth: int, layers: Sequence[int] | None, max_layers: int, among: Sequence[int] | None = None
+) -> list[int]:
+    """0-based indices of the layers to draw: the given 1-based ones, or at most ``max_layers``
+    spread out over ``among`` (0-based candidates; default every layer)."""
     if layers is not None:
         picked = sorted({int(la) for la in layers})
         bad = [la for la in picked if not 1 <= la <= depth]
@@ -33,10 +36,27 @@ def _pick_layers(depth: int, layers: Sequence[int] | None, max_layers: int) -> l
 
             raise InitlabError(f"layers {bad} out of range: the probe has layers 1..{depth}")
         return [la - 1 for la in picked]
-    if depth <= max_layers:
-        return list(range(depth))
-    step = (depth - 1) / (max_layers - 1)
-    return sorted({round(i * step) for i in range(max_layers)})
+    pool = list(range(depth)) if among is None else list(among)
+    if len(pool) <= max_layers:
+        return pool
+    step = (len(pool) - 1) / (max_layers - 1)
+    return sorted({pool[round(i * step)] for i in range(max_layers)})
+
+
+def _kinds(result: ProbeResult, kind: str | None) -> list[int] | None:
+    """The layers of one kind (``--model``): ``kind``, else activations if any, else weighted layers."""
+    if result.model is None:
+        return None
+    layers = result.runs[0].layers
+    if kind is None:
+        kind = "activation" if any(la.kind == "activation" for la in layers) else "weighted"
+    picked = [i for i, la in enumerate(layers) if la.kind == kind or la.role == kind]
+    if not picked:
+        from ..core.errors import InitlabError
+
+        kinds = sorted({la.kind for la in layers} | {la.role for la in layers if la.role})
+        raise InitlabError(f"no layer of kind {kind!r} in this probe; kinds: {', '.join(kinds)}")
+    return picked
 
 
 def _tick(v: float) -> str:
@@ -74,9 +94,15 @@ def _panel_notes(run: SpecProbe, i: int, zero_bin: int | None) -> list[tuple[str
 
 
 def histogram_figure(
-    result: ProbeResult, *, layers: Sequence[int] | None = None, max_layers: int = 10
+    result: ProbeResult,
+    *,
+    layers: Sequence[int] | None = None,
+    max_layers: int = 10,
+    kind: str | None = None,
 ) -> Any:
-    """One row per spec (labelled as the user wrote it), one histogram per layer ("1-layer", ...).
+    """One row per spec (labelled as the user wrote it), one histogram per layer ("1-layer", ...;
+    with ``--model`` the module's name, and by default only the activations -- else the weighted
+    layers -- ``kind`` picks another kind or role: ``weighted``, ``norm``, ``stream``, ...).
 
     Bars show the share of a layer's entries per bin, averaged over seeds, on the spec's histogram
     range. Exact zeros (ReLU's flat side, zero weights) and values outside the range are taken out
@@ -86,25 +112,26 @@ def histogram_figure(
     """
     plt = pyplot()
     runs = result.runs
-    picked = _pick_layers(result.depth, layers, max_layers)
+    picked = _pick_layers(result.depth, layers, max_layers, _kinds(result, kind) if layers is None else None)
     nrows, ncols = len(runs), len(picked)
+    width = 1.75 * ncols + 1.0
     fig, axes = plt.subplots(
         nrows,
         ncols,
-        figsize=(1.75 * ncols + 1.0, 1.55 * nrows + 0.9),
+        figsize=(width if result.model is None else max(width, 7.5), 1.55 * nrows + 0.9),
         squeeze=False,
         sharey="row",
         layout="constrained",
     )
     palette = colors_for([run.label for run in runs])
     for r, run in enumerate(runs):
-        lo, hi = run.hist_range
-        edges = run.edges
-        width = (hi - lo) / run.bins
         tallest, most_notes = 0.0, 0
         for c, i in enumerate(picked):
             ax = axes[r][c]
             layer = run.layers[i]
+            lo, hi = run.layer_range(i)
+            edges = [lo + (hi - lo) * j / run.bins for j in range(run.bins + 1)]
+            width = (hi - lo) / run.bins
             frac = layer.histogram_mean()
             zero = layer.summary("zero_fraction")[0]
             frac[0] = max(frac[0] - layer.summary("below_range")[0], 0.0)  # values clipped into end bins
@@ -123,7 +150,7 @@ def histogram_figure(
             if c > 0:
                 ax.tick_params(labelleft=False)
             if r == 0:
-                ax.set_title(f"{i + 1}-layer", fontsize=9)
+                ax.set_title(_title(layer), fontsize=9 if layer.kind == "hidden" else 7.5)
             notes = _panel_notes(run, i, zero_bin)
             most_notes = max(most_notes, len(notes))
             for k, (text, col) in enumerate(notes):
@@ -142,12 +169,39 @@ def histogram_figure(
         axes[r][0].set_ylabel(f"{run.label}\n% of entries", fontsize=8.5)
         # headroom above the tallest bar of the row for the notes (the row shares its y axis)
         axes[r][0].set_ylim(0, (tallest or 1.0) * (1.05 + 0.12 * most_notes))
-    fig.suptitle(f"{result.activation}: activation histograms per layer — {_setup(result)}", fontsize=10)
+    if result.model is not None:
+        what = {la.kind for la in (runs[0].layers[i] for i in picked)}
+        title = (
+            f"{result.model['spec']}\nhistograms of the {', '.join(sorted(what))} outputs — {_setup(result)}"
+        )
+    else:
+        title = f"{result.activation}: activation histograms per layer — {_setup(result)}"
+    fig.suptitle(title, fontsize=10)
     return fig
+
+
+def _title(layer: Any) -> str:
+    """A histogram panel's title: "3-layer"; with ``--model`` the module's name (and type if the
+    name is a bare index, as in ``nn.Sequential``)."""
+    if layer.kind == "hidden":
+        return str(layer.label)
+    name = str(layer.name)
+    if name.split("#")[0].isdigit() and layer.type and layer.type != "ActivationModule":
+        name = f"{name} ({layer.type})"
+    return _short(name)
+
+
+def _short(name: str, limit: int = 22) -> str:
+    """A module name that fits a panel title: its tail, ``…`` in front when cut."""
+    return name if len(name) <= limit else "…" + name[-(limit - 1) :]
 
 
 def _setup(result: ProbeResult) -> str:
     seeds = len(result.seeds)
+    if result.model is not None:
+        return (
+            f"{result.samples} {result.input} inputs, {seeds} seed{'s' if seeds > 1 else ''}, {result.device}"
+        )
     return (
         f"{result.depth} layers × {result.width} units, {result.samples} {result.input} inputs, "
         f"{seeds} seed{'s' if seeds > 1 else ''}{', with bias' if result.bias else ''}"
@@ -166,6 +220,8 @@ def summary_figure(result: ProbeResult) -> Any:
     that are 0 or not finite cannot sit on a log axis: they are left out, and a spec with no value
     left is named in the panel.
     """
+    if result.model is not None:
+        return model_summary_figure(result)
     plt = pyplot()
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
@@ -228,6 +284,115 @@ def summary_figure(result: ProbeResult) -> Any:
     fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 6), frameon=False)
     fig.suptitle(
         f"{result.activation}: std per layer — {_setup(result)}; cotangent N(0, 1) at the last layer",
+        fontsize=10,
+    )
+    return fig
+
+
+#: (statistic, panel title, y label, which layers) for the summary of a ``--model`` probe.
+MODEL_PANELS = (
+    ("std", "weighted layers: output std (pre-activation)", "std (log scale)", "weighted"),
+    ("grad_std", "gradient w.r.t. weighted-layer outputs", "std (log scale)", "weighted"),
+    ("weight_grad_std", "gradient w.r.t. weights, ∂L/∂W", "std (log scale)", "weighted"),
+    ("std", "residual stream: std per block", "std (log scale)", "stream"),
+    ("grad_norm", "residual stream: gradient norm per block", "norm per sample (log scale)", "stream"),
+)
+
+
+def _indices(run: SpecProbe, which: str) -> list[int]:
+    return [i for i, la in enumerate(run.layers) if la.kind == which or la.role == which]
+
+
+def model_summary_figure(result: ProbeResult) -> Any:
+    """The summary of a ``--model`` probe, per spec on log axes: std of every weighted layer's
+    output, of the gradient w.r.t. it and w.r.t. its weight (x: weighted layers in call order); for
+    models with residual blocks also the residual stream's std per block (solid; the branch added
+    in that block dotted) and the stream's gradient norm per sample (backwards: read right to left).
+    Measured: dots on a pale line with the min-max band over seeds; mean-field theory dashed where
+    it applies (the ``mlp`` family's hidden layers), and a legend line saying when it is absent.
+    """
+    plt = pyplot()
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    runs = result.runs
+    first = runs[0]
+    residual = bool(_indices(first, "stream"))
+    panels = [p for p in MODEL_PANELS if residual or p[3] != "stream"]
+    fig, axes = plt.subplots(
+        1, len(panels), figsize=(4.1 * len(panels), 4.0), layout="constrained", squeeze=False
+    )
+    palette = colors_for([run.label for run in runs])
+    seeds = len(result.seeds)
+    any_theory = any_branch = False
+    for ax, (stat, title, ylabel, which) in zip(axes[0], panels, strict=True):
+        off_scale: list[str] = []
+        for k, run in enumerate(runs):
+            idx = _indices(run, which)
+            x = list(range(1, len(idx) + 1))
+            rows = [run.layers[i].summary(stat) for i in idx]
+            mean, low, high = (_positive([r[j] for r in rows]) for j in (0, 2, 3))
+            if all(math.isnan(v) for v in mean):
+                off_scale.append(run.label)
+                continue
+            ax.plot(x, mean, lw=2.2, alpha=0.45, color=palette[k], zorder=2)
+            ax.plot(x, mean, ls="none", marker="o", ms=4, color=palette[k], zorder=2)
+            if seeds > 1:
+                ax.fill_between(x, low, high, color=palette[k], alpha=0.2, lw=0)
+            if which == "stream" and stat == "std":
+                branch = _indices(run, "branch")
+                if len(branch) == len(idx):  # one branch per block (a transformer block has two)
+                    any_branch = True
+                    vals = _positive([run.layers[i].summary("std")[0] for i in branch])
+                    ax.plot(x, vals, ls=":", lw=1.4, marker="o", mfc="none", ms=4, color=palette[k], zorder=2)
+            theory = [run.layers[i].theory for i in idx]
+            pred = _positive([th.std if th is not None and stat == "std" else math.nan for th in theory])
+            if any(math.isfinite(v) for v in pred):
+                any_theory = True
+                ax.plot(x, pred, ls=(0, (4, 2)), lw=1.3, color=palette[k], zorder=3)
+        if len(off_scale) < len(runs):
+            ax.set_yscale("log")
+        if off_scale:
+            ax.text(
+                0.02,
+                0.02,
+                "not shown (0 or not finite): " + ", ".join(off_scale),
+                transform=ax.transAxes,
+                fontsize=7,
+                color="0.35",
+                va="bottom",
+                zorder=5,
+                bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "none", "pad": 1.0},
+            )
+        n = len(_indices(first, which))
+        ax.set_title(title, fontsize=9.5)
+        ax.set_xlabel("residual block" if which == "stream" else "weighted layer (call order)")
+        ax.set_ylabel(ylabel)
+        ax.set_xlim(0.5, n + 0.5)
+        if n <= 12:
+            ax.set_xticks(list(range(1, n + 1)))
+        else:
+            ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.grid(True, which="major", alpha=0.3)
+    handles: list[Any] = [
+        Line2D([], [], color=palette[k], marker="o", ms=4, lw=2.2, alpha=0.8, label=run.label)
+        for k, run in enumerate(runs)
+    ]
+    if any_branch:
+        handles.append(
+            Line2D([], [], color="0.3", ls=":", marker="o", mfc="none", ms=4, label="branch output")
+        )
+    if any_theory:
+        handles.append(Line2D([], [], color="0.3", ls=(0, (4, 2)), lw=1.3, label="mean-field theory"))
+    else:
+        handles.append(Line2D([], [], color="none", label="mean-field theory: none for this model"))
+    if seeds > 1:
+        handles.append(Patch(color="0.3", alpha=0.2, label=f"min–max over {seeds} seeds"))
+    fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 6), frameon=False)
+    assert result.model is not None
+    fig.suptitle(
+        f"{result.model['spec']}: signal per layer at initialization — {_setup(result)}; "
+        "cotangent N(0, 1) on the logits",
         fontsize=10,
     )
     return fig

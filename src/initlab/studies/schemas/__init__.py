@@ -11,7 +11,7 @@ dependency): ``jsonschema.Draft202012Validator(load("probe")).validate(doc)``.
 >>> sorted(STUDIES)
 ['compare', 'diagnose', 'probe', 'reproduce', 'symmetry']
 >>> load("probe")["properties"]["schema"]
-{'const': 'initlab.probe/1'}
+{'const': 'initlab.probe/2'}
 >>> load("probe") is load("probe")  # read once, then shared: do not modify
 True
 """
@@ -26,7 +26,7 @@ from typing import Any
 from ...core.errors import unknown
 
 #: The studies whose ``results.json`` has a schema here, with the version each one writes.
-STUDIES: dict[str, int] = {"probe": 1, "compare": 1, "symmetry": 1, "reproduce": 1, "diagnose": 1}
+STUDIES: dict[str, int] = {"probe": 2, "compare": 1, "symmetry": 1, "reproduce": 1, "diagnose": 1}
 
 
 def schema_id(study: str) -> str:
