@@ -4,8 +4,9 @@
 :func:`register_scheme`): they read the residual marks (:mod:`initlab.schemes._marks`) of the model
 given to ``init_`` and give the marked layers their own law; every other weight gets the scheme's
 ``law(shape)``, which is its base law (the law of an unmarked layer). ``init_`` on a bare tensor with
-one of them is an ``InitlabError``; a model without marks is one too (it would silently be the base
-scheme). ``delta_orthogonal`` is an ordinary per-tensor law.
+one of them is an ``InitlabError``; a model without marks (a plain MLP or CNN: no residual branch)
+gets the base law everywhere, so every scheme applies to every family. ``delta_orthogonal`` is an
+ordinary per-tensor law.
 """
 
 from __future__ import annotations
@@ -17,10 +18,8 @@ from torch import Tensor, nn
 from ..core.errors import InitlabError
 from ._catalogue import he_normal
 from ._laws import Constant, DeltaOrthogonal, Law, scaled
-from ._marks import WEIGHTED, Branch, branches, residual_blocks, residual_outputs
+from ._marks import WEIGHTED, branches, residual_blocks, residual_outputs
 from ._registry import Scheme, register_scheme, require, scheme
-
-_HOW = "mark them: module.initlab_residual = True on the last Linear/Conv of each branch"
 
 
 def _base(spec: str, who: str) -> Scheme:
@@ -39,13 +38,6 @@ def _weight(model: nn.Module, name: str) -> Tensor:
     return w
 
 
-def _branches(model: nn.Module, who: str) -> list[Branch]:
-    found = branches(model)
-    if not found:
-        raise InitlabError(f"{who}: {type(model).__name__} has no marked residual branch ({_HOW})")
-    return found
-
-
 # -- zero-residual -----------------------------------------------------------------------------
 
 
@@ -55,7 +47,7 @@ def _check_base(*, base: str, **_: object) -> None:
 
 def _zero_residual_rule(model: nn.Module, *, base: str) -> dict[str, Law]:
     laws: dict[str, Law] = {}
-    for br in _branches(model, "zero_residual"):
+    for br in branches(model):
         norm = model.get_submodule(br.norm) if br.norm is not None else None
         if norm is not None and isinstance(getattr(norm, "weight", None), Tensor):
             laws[f"{br.norm}.weight"] = Constant(0.0)  # the branch's last norm gain: f(x) = 0
@@ -78,7 +70,8 @@ def zero_residual(shape: tuple[int, ...], *, base: str = "he_normal") -> Law:
     The last layer of each marked residual branch is set to zero -- or, when the branch ends in a
     marked norm with a gain (a ResNet basic block's second BatchNorm), that norm's gain, as
     torchvision's ``zero_init_residual`` and Goyal et al. (2017, *Accurate, large minibatch SGD*) do.
-    Every other weight is drawn from ``base`` (default ``he_normal``). At initialisation the residual
+    Every other weight is drawn from ``base`` (default ``he_normal``); a model without marks gets
+    ``base`` everywhere. At initialisation the residual
     stream is then the same after every block (SkipInit, De & Smith 2020; Zhang et al. 2019).
     Module-aware: ``init_`` on the whole model; this law is the base's, for an unmarked layer.
 
@@ -118,19 +111,19 @@ def classifier(model: nn.Module) -> str | None:
 
 
 def _fixup_rule(model: nn.Module, *, m: int) -> dict[str, Law]:
-    found = _branches(model, "fixup")
+    found = branches(model)
+    if not found:
+        return {}  # no residual branch: He everywhere
     laws: dict[str, Law] = {}
     for br in found:
-        if br.block is None or len(br.layers) < 2:
-            raise InitlabError(
-                f"fixup: the branch ending at {br.output!r} has {len(br.layers)} weighted layer(s) in a "
-                f"marked block; Fixup needs blocks (initlab_block = True) of m >= 2 layers, one branch each"
-            )
         if m and len(br.layers) != m:
-            raise InitlabError(f"fixup(m={m}): the branch of block {br.block!r} has {len(br.layers)} layers")
-        scale = fixup_scale(len(found), len(br.layers))
-        for name in br.layers[:-1]:
-            laws[f"{name}.weight"] = scaled(he_normal(tuple(_weight(model, name).shape)), scale)
+            raise InitlabError(
+                f"fixup(m={m}): the branch ending at {br.output!r} has {len(br.layers)} weighted layers"
+            )
+        if len(br.layers) >= 2:
+            scale = fixup_scale(len(found), len(br.layers))
+            for name in br.layers[:-1]:
+                laws[f"{name}.weight"] = scaled(he_normal(tuple(_weight(model, name).shape)), scale)
         laws[f"{br.output}.weight"] = Constant(0.0)
     head = classifier(model)
     if head is not None:
@@ -152,7 +145,9 @@ def fixup(shape: tuple[int, ...], *, m: int = 0) -> Law:
     Inside each of the ``L`` marked residual branches of ``m`` weighted layers, He normal scaled by
     ``L^(-1/(2m-2))`` (std ``sqrt(2 / fan_in) L^(-1/(2m-2))``); the last layer of each branch and the
     classifier (the last weighted layer outside every block) set to zero; every other layer He normal.
-    ``m=0`` counts each branch's layers from the marks; an explicit ``m`` must match them. Fixup's
+    ``m=0`` counts each branch's layers from the marks (:func:`initlab.schemes.branches`; in a block of
+    several branches, the layers after the previous branch's output); an explicit ``m`` must match
+    them. A model without marks gets He normal everywhere. Fixup's
     scalar multipliers and biases are the family option ``resnet(..., norm=none, fixup=true)``.
     Module-aware: ``init_`` on the whole model; this law is He normal, for an unmarked layer.
 
@@ -173,7 +168,7 @@ def _check_depth_scaled(*, base: str, n: int) -> None:
 def _depth_scaled_rule(model: nn.Module, *, base: str, n: int) -> dict[str, Law]:
     outs = residual_outputs(model)
     if not outs:
-        raise InitlabError(f"depth_scaled: {type(model).__name__} has no marked residual output ({_HOW})")
+        return {}  # no residual output: the base law everywhere
     count = n if n else len(outs)
     law = _base(base, "depth_scaled")
     factor = 1.0 / math.sqrt(count)
@@ -196,6 +191,7 @@ def depth_scaled(shape: tuple[int, ...], *, base: str = "normal(std=0.02)", n: i
     ``normal(std=0.02)`` and its ``c_proj`` layers from ``normal(std=0.02 / sqrt(2 n_layer))``: the
     default here, with ``n`` (0: counted from the marks, two per transformer block) residual layers.
     The residual stream's variance then grows by about ``1 + 1/n`` per layer instead of doubling.
+    A model without marks gets ``base`` everywhere.
     Module-aware: ``init_`` on the whole model; this law is the base's, for an unmarked layer.
 
     >>> import initlab; initlab.scheme("depth_scaled").std((64, 64))

@@ -303,7 +303,7 @@ class DeltaOrthogonal(_Sampled):
         if out.dim() == 2:
             torch.nn.init.orthogonal_(out, self.gain, generator=generator)
             return
-        centre = (slice(None), slice(None), *(k // 2 for k in out.shape[2:]))
+        centre: tuple[slice | int, ...] = (slice(None), slice(None), *(k // 2 for k in out.shape[2:]))
         out.zero_()
         torch.nn.init.orthogonal_(out[centre], self.gain, generator=generator)  # (out, in) at the centre
 

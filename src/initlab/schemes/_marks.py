@@ -93,9 +93,10 @@ class Branch:
     """One residual branch as the marks describe it.
 
     ``output`` is the marked last weighted layer; ``block`` the innermost marked block holding it
-    (``None`` if none); ``layers`` the weighted layers of the branch in order, ``output`` last: every
-    weighted layer of the block when the block holds this one branch, else just ``output``; ``norm``
-    the marked residual norm of the same block (``None`` if none).
+    (``None`` if none); ``layers`` the weighted layers of the branch in order, ``output`` last: the
+    block's weighted layers after the previous branch output in the block (all of them before
+    ``output`` when the block holds one branch; just ``output`` outside a block); ``norm`` the marked
+    residual norm of the same block paired in order (``None`` if none).
     """
 
     output: str
@@ -125,7 +126,9 @@ def branches(model: nn.Module) -> list[Branch]:
             continue
         siblings = [o for o in outputs if _inside(o, block)]
         in_block = [n for n in weighted if _inside(n, block)]
-        layers = tuple(in_block[: in_block.index(out) + 1]) if len(siblings) == 1 else (out,)
+        k = siblings.index(out)
+        start = in_block.index(siblings[k - 1]) + 1 if k else 0
+        layers = tuple(in_block[start : in_block.index(out) + 1])
         block_norms = [n for n in norms if _inside(n, block)]
         norm = block_norms[siblings.index(out)] if len(block_norms) == len(siblings) else None
         found.append(Branch(out, block, layers, norm))
