@@ -10,6 +10,8 @@ or a prediction that ignored it, fails.
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 import torch
 from torch import nn
@@ -69,7 +71,7 @@ def test_stream_variance_grows_as_one_plus_a2_per_block(spec: str, a2: float) ->
     for seed in range(seeds):
         qs, scale2 = _measured_and_scale(spec, seed)
         assert scale2 == pytest.approx(a2, rel=1e-9)  # the law init_ drew with, not an assumption
-        for before, after in zip(qs, qs[1:], strict=False):
+        for before, after in pairwise(qs):
             assert after / before == pytest.approx(1.0 + a2, rel=0.15)  # each block's growth
         measured = [m + q / seeds for m, q in zip(measured, qs, strict=True)]
     predicted = theory.stream_variances(measured[0], [a2] * BLOCKS)

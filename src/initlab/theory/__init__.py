@@ -25,7 +25,7 @@ from .maps import (
 )
 from .moments import activation_mean, derivative_moment, second_moment
 from .predict import APPROX_KINDS, EXACT_KINDS, LayerPrediction, LayerVariances, layer_variances, predict
-from .residual import branch_scale2, layer_gain, stream_variances
+from .residual import branch_scale2, layer_gain, stream_variances, tap_fraction
 
 __all__ = [
     "APPROX_KINDS",
@@ -46,6 +46,7 @@ __all__ = [
     "predict",
     "second_moment",
     "stream_variances",
+    "tap_fraction",
     "variance_map",
     "xi_c",
     "xi_q",

@@ -38,6 +38,23 @@ def layer_gain(std: float, fan_in: int, mean: float = 0.0) -> float:
     return (std * std + mean * mean) * fan_in
 
 
+def tap_fraction(size: int, kernel: int, stride: int = 1, padding: int = 0, dilation: int = 1) -> float:
+    """The share of a convolution's kernel taps that land inside the input along one axis of ``size``,
+    averaged over the output positions: zero padding makes a conv's effective fan-in
+    ``c_in prod_axes(kernel * tap_fraction)``, so its gain is ``g = sigma^2 fan_in prod tap_fraction``.
+
+    >>> round(tap_fraction(7, 3, padding=1), 4)  # a 3x3 conv on 7x7 sees 19/21 of its taps per axis
+    0.9048
+    """
+    out = (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+    if out <= 0 or kernel <= 0:
+        raise InitlabError(f"a kernel of {kernel} does not fit an input of {size} (padding {padding})")
+    valid = sum(
+        1 for o in range(out) for t in range(kernel) if 0 <= o * stride - padding + t * dilation < size
+    )
+    return valid / (out * kernel)
+
+
 def branch_scale2(gains: Sequence[float], *, normalized: bool = False) -> float:
     """``a^2 = prod_i g_i / 2`` for a pre-activation ReLU branch of layers with gains ``g_i``; with a
     norm before the last layer (``normalized``) only the last layer counts: ``v = g_last / 2``.
