@@ -13,7 +13,8 @@ module order otherwise):
   Bengio's derivation for the linear regime; PyTorch's tanh gain 5/3 is not applied).
 
 Biases are set to zero. Randomness only from ``generator``; layers are drawn in ``named_modules``
-order, so the same generator state gives the same weights.
+order, so the same generator state gives the same weights. A model with residual marks then gets
+zero-residual (or GPT-2's depth scaling in transformer blocks), said in the plan (:mod:`._residual`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from ..core import html
 from ..core.errors import InitlabError
 from ..core.io import to_jsonable
 from ..schemes import WEIGHTED, ParamInit, init_
+from ._residual import residual_aware
 from ._trace import Follower, followers
 
 _HE_NUMERICAL = {"elu", "gelu", "silu", "mish", "softplus"}
@@ -142,4 +144,4 @@ def auto_init_(model: nn.Module, *, generator: torch.Generator | None = None) ->
     with torch.no_grad():
         for param, values in drawn:
             param.copy_(values)
-    return AutoInitPlan(steps, records, found.traced, found.note)
+    return residual_aware(model, AutoInitPlan(steps, records, found.traced, found.note))
