@@ -5,6 +5,8 @@ types (:class:`Normal`, :class:`Uniform`, :class:`TruncatedNormal`, :class:`Orth
 :class:`Constant`, :class:`DeltaOrthogonal`, :class:`Identity`, :class:`Sparse`; ``Law`` is their
 union) sample themselves and derive their ``std`` from the parameters they sample with. Module-aware
 schemes (``zero_residual``, ``fixup``, ``depth_scaled``) read the residual marks of a model.
+:func:`translate` writes a catalogue scheme as the equivalent initializer call in PyTorch, JAX, Flax
+or Keras.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from . import _depth as _depth  # the depth-aware entries
 from ._apply import ParamInit, init_
 from ._depth import classifier, fixup_scale
 from ._fans import fan, fans
+from ._interop import LAYOUTS, TARGETS, Target, Translation
 from ._laws import (
     LAWS,
     Constant,
@@ -56,14 +59,17 @@ from ._registry import (
     scheme_info,
     schemes,
 )
+from ._translate import translate, translations
 
 __all__ = [
     "BLOCK",
     "GATE",
     "LAWS",
+    "LAYOUTS",
     "RESIDUAL",
     "RESIDUAL_NORM",
     "SCHEMES",
+    "TARGETS",
     "WEIGHTED",
     "Branch",
     "Constant",
@@ -78,6 +84,8 @@ __all__ = [
     "Scheme",
     "SchemeInfo",
     "Sparse",
+    "Target",
+    "Translation",
     "TruncatedNormal",
     "Uniform",
     "branches",
@@ -99,5 +107,7 @@ __all__ = [
     "scheme",
     "scheme_info",
     "schemes",
+    "translate",
+    "translations",
     "truncated_normal_std",
 ]
