@@ -15,7 +15,8 @@ A depth "trains" for a spec when its mean test accuracy over seeds is above ``th
 scale ``6 xi_c`` (Schoenholz et al. 2017: signals propagate ~6 xi_c layers) is recorded per spec
 (``inf`` at criticality: He with ReLU). Stopping early (``should_stop``) keeps the finished depths.
 
-Not yet here (see the issue): the CLI command, its figure, results.json JSON Schema and findings,
+The figure: :meth:`DepthResult.figure` (:mod:`initlab.viz.depth`). Not yet here (see the issue): the
+CLI command and its run folder, the results.json JSON Schema, the findings computed from the run,
 and the ``reproduce --deep`` section.
 """
 
@@ -38,7 +39,7 @@ from ..measure import probe_ensemble
 from ..schemes import scheme
 from ..tools import init_ as tools_init_
 from ..train import TrainConfig, train
-from .config import ShouldStop
+from .config import ShouldStop, figure_error
 
 SCHEMA_ID = "initlab.depth/1"
 
@@ -134,6 +135,17 @@ class DepthResult:
         """The deepest depth whose mean accuracy is above ``threshold`` (``None`` if none)."""
         ok = [d for d, a in self.accuracy(label).items() if a > self.config.threshold]
         return max(ok) if ok else None
+
+    def figure(self, name: str = "depth") -> Any:
+        """``depth``: accuracy and initial signal against depth (:mod:`initlab.viz.depth`)."""
+        if name != "depth":
+            raise figure_error("depth", name, ("depth",))
+        from ..viz.depth import depth_figure
+
+        return depth_figure(self)
+
+    def figures(self) -> dict[str, Any]:
+        return {"depth": self.figure("depth")}
 
     def to_dict(self) -> dict[str, Any]:
         labels = list(dict.fromkeys(r.label for r in self.rows))
