@@ -71,9 +71,7 @@ def depth_figure(result: DepthResult) -> Any:
     sig_ax.set_yscale("log")
     sig_ax.set_xlabel("depth (the model's {depth})")
     sig_ax.set_ylabel("std at initialization (log scale)")
-    sig_ax.set_title(
-        "signal at initialization: last residual stream, else last hidden activation", fontsize=9.5
-    )
+    sig_ax.set_title("signal std at initialization (last stream / hidden activation)", fontsize=9.5)
     sig_ax.grid(True, which="major", alpha=0.3)
     fig.suptitle(
         f"{cfg.model} on {cfg.dataset}: {cfg.optimizer} lr {cfg.lr:g}, batch {cfg.batch_size}, "
