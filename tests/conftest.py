@@ -77,3 +77,17 @@ def reproduce_interrupted(tmp_path_factory: pytest.TempPathFactory) -> CliRun:
         mp.setattr(Stop, "__call__", lambda self: True)
         code = main([*REPRODUCE_QUICK, "--out", str(out)])
     return CliRun(code, out, stdout.getvalue(), stderr.getvalue())
+
+
+@pytest.fixture
+def single_thread() -> Iterator[None]:
+    """One intra-op thread for the test: claims that compare *different* shapes bit for bit (a model in
+    an ensemble of 2 against the same model alone) hold single-threaded; with several threads a matmul
+    of another shape may split its sums differently (the last bits differ, and Adam turns the rounding
+    noise of an exactly-zero gradient, such as an attention key bias's, into whole steps)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

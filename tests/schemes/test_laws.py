@@ -19,6 +19,7 @@ from initlab.schemes import (
     LAWS,
     SCHEMES,
     Constant,
+    DeltaOrthogonal,
     Identity,
     Law,
     Normal,
@@ -39,6 +40,7 @@ EXAMPLES: list[Law] = [
     Uniform(-0.3, 0.5),
     TruncatedNormal(scale=0.2, low=-0.1, high=0.5, loc=0.1),  # asymmetric: mean != loc
     Orthogonal(1.5, BIG),
+    DeltaOrthogonal(1.5, BIG),
     Identity(BIG),
     Sparse(0.3, 0.2, BIG),
 ]

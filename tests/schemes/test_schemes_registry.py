@@ -10,7 +10,17 @@ import torch
 from scipy import stats as sps
 
 import initlab
-from initlab.schemes import Constant, Identity, Law, Normal, Orthogonal, Sparse, TruncatedNormal, Uniform
+from initlab.schemes import (
+    Constant,
+    DeltaOrthogonal,
+    Identity,
+    Law,
+    Normal,
+    Orthogonal,
+    Sparse,
+    TruncatedNormal,
+    Uniform,
+)
 
 SHAPE = (512, 256)  # (out, in): fan_in 256, fan_out 512 -- every fan-based rule differs here
 ALPHA = 1e-3
@@ -59,7 +69,7 @@ def test_distribution_and_negative_control(name: str, gen: torch.Generator) -> N
     elif isinstance(law, Constant):
         assert np.all(w == law.value)
         assert not np.all(w == law.value + 1e-3)
-    elif isinstance(law, Orthogonal):
+    elif isinstance(law, Orthogonal | DeltaOrthogonal):  # a 2-D delta-orthogonal is orthogonal
         m = w.reshape(SHAPE)
         gram = m.T @ m / law.gain**2  # (in, in): columns orthonormal since out > in
         assert np.allclose(gram, np.eye(SHAPE[1]), atol=1e-8)

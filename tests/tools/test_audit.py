@@ -10,7 +10,7 @@ from torch import nn
 
 import initlab
 from diagnose_models import mlp
-from initlab.schemes import Law
+from initlab.schemes import Law, Orthogonal
 from initlab.tools import identify, nice
 
 #: Shapes where the catalogue's candidates differ (fan_in != fan_out, conv receptive field).
@@ -21,6 +21,10 @@ EXTRA += ["constant(value=-0.3)", "he_normal(mode=fan_out)", "variance_scaling(s
 
 def _same_law(a: Law, b: Law) -> bool:
     """Equal distributions (what matters when several names give the same law on a shape)."""
+    if a.kind == "delta_orthogonal" and len(getattr(a, "shape", ())) == 2:  # a plain orthogonal matrix
+        a = Orthogonal(a.gain, a.shape)  # type: ignore[union-attr]
+    if b.kind == "delta_orthogonal" and len(getattr(b, "shape", ())) == 2:
+        b = Orthogonal(b.gain, b.shape)  # type: ignore[union-attr]
     if a.kind != b.kind:
         return False
     tol = 0.015 * max(b.std, 1e-12)  # fitted parameters are rounded within 3 sampling errors
@@ -29,8 +33,8 @@ def _same_law(a: Law, b: Law) -> bool:
         ok = ok and abs(a.low - b.low) <= tol and abs(a.high - b.high) <= tol
     if a.kind == "constant":
         ok = a.value == b.value
-    if a.kind == "orthogonal":
-        ok = math.isclose(a.gain, b.gain, rel_tol=1e-3)
+    if a.kind in ("orthogonal", "delta_orthogonal"):
+        ok = math.isclose(a.gain, b.gain, rel_tol=1e-3)  # type: ignore[union-attr]
     return ok
 
 

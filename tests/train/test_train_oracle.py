@@ -109,6 +109,7 @@ def assert_same_models(ens: Ensemble, models: list[nn.Module]) -> None:
 
 
 @pytest.mark.parametrize(("family", "optimizer"), CASES)
+@pytest.mark.usefixtures("single_thread")
 def test_ensemble_equals_models_trained_one_by_one(mnist: Dataset, family: str, optimizer: str) -> None:
     ens = ensemble(SPECS[family], ["he_normal", "lecun_normal"], [0, 1])
     models = [ens.model(m) for m in range(ens.M)]

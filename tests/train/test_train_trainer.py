@@ -88,6 +88,7 @@ def test_epoch_sampling_visits_every_example_once() -> None:
 
 
 @pytest.mark.parametrize("backend", ["engine", "autograd"])
+@pytest.mark.usefixtures("single_thread")
 def test_divergence_is_marked_frozen_and_isolated(mnist: Dataset, backend: str) -> None:
     """A deliberately exploding spec diverges; the He model beside it trains exactly as it would alone,
     and the diverged one is frozen at its last finite parameters."""

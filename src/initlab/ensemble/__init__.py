@@ -6,9 +6,11 @@ from .ensemble import Ensemble, InitFn
 from .families import IO, Family, ModelFactory, families, family, model_factory, register_family
 from .marks import (
     BLOCK,
+    GATE,
     RESIDUAL,
     RESIDUAL_NORM,
     mark_block,
+    mark_gate,
     mark_residual,
     mark_residual_norm,
     residual_blocks,
@@ -21,6 +23,7 @@ from .target import load_factory, split_target
 
 __all__ = [
     "BLOCK",
+    "GATE",
     "IO",
     "RESIDUAL",
     "RESIDUAL_NORM",
@@ -36,6 +39,7 @@ __all__ = [
     "family",
     "load_factory",
     "mark_block",
+    "mark_gate",
     "mark_residual",
     "mark_residual_norm",
     "model_factory",

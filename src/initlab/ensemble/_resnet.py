@@ -13,6 +13,16 @@ where the shape changes), so ``depth`` counts every weighted layer.
 Each block is marked ``initlab_block``; its second conv ``initlab_residual`` (the branch output) and,
 for the basic block with a norm, the norm after it ``initlab_residual_norm``
 (:mod:`initlab.ensemble.marks`). The activation is the family's ``activation``.
+
+Options for training without normalization:
+
+* ``fixup=True`` (Zhang, Dauphin & Ma 2019; needs ``norm="none"``): Fixup's scalar biases before each
+  conv and activation and a scalar multiplier on the branch (learnable; biases start at 0, the
+  multiplier at 1) -- ``x + scale conv2(act(conv1(x + b1a) + b1b) + b2a) + b2b`` -- and a scalar bias
+  before the classifier; the convs have no bias. Pair it with the ``fixup`` scheme.
+* ``gate=True`` (SkipInit, De & Smith 2020; ReZero, Bachlechner et al. 2020): a learnable scalar
+  ``alpha`` on each branch, ``x + alpha f(x)``, started at 0, so every block starts as the identity
+  whatever scheme draws the convs. Its module is marked ``initlab_gate``.
 """
 
 from __future__ import annotations
@@ -20,12 +30,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Literal
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..core.errors import InitlabError
 from ._conv import Norm, norm2d
-from .marks import mark_block, mark_residual, mark_residual_norm
+from .marks import mark_block, mark_gate, mark_residual, mark_residual_norm
 
 Block = Literal["basic", "preact"]
 
@@ -61,12 +72,52 @@ class Shortcut(nn.Module):
         return f"stride={self.stride}, zero_channels={self.extra}"
 
 
+class Scalar(nn.Module):
+    """One learnable scalar ``value`` (shape ``(1,)``), started at ``init``: Fixup's biases and
+    multiplier, SkipInit's gate. ``mode="add"`` adds it, ``"mul"`` multiplies by it."""
+
+    def __init__(self, init: float, mode: Literal["add", "mul"]) -> None:
+        super().__init__()
+        self.value = nn.Parameter(torch.full((1,), float(init)))
+        self.mode = mode
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x + self.value if self.mode == "add" else x * self.value
+
+    def extra_repr(self) -> str:
+        return self.mode
+
+
+def _bias(on: bool) -> nn.Module:
+    return Scalar(0.0, "add") if on else nn.Identity()
+
+
+class _Options(nn.Module):
+    """Fixup's scalars and the SkipInit gate of one block (identities when off)."""
+
+    def __init__(self, fixup: bool, gate: bool) -> None:
+        super().__init__()
+        self.bias1a, self.bias1b, self.bias2a = _bias(fixup), _bias(fixup), _bias(fixup)
+        self.scale = Scalar(1.0, "mul") if fixup else nn.Identity()
+        self.bias2b = _bias(fixup)
+        self.gate = mark_gate(Scalar(0.0, "mul")) if gate else nn.Identity()
+
+
 class BasicBlock(nn.Module):
     """``act(x + norm2(conv2(act(norm1(conv1(x))))))``; ``conv2`` ends the residual branch."""
 
-    def __init__(self, cin: int, cout: int, stride: int, norm: Norm, act: Callable[[], nn.Module]) -> None:
+    def __init__(
+        self,
+        cin: int,
+        cout: int,
+        stride: int,
+        norm: Norm,
+        act: Callable[[], nn.Module],
+        fixup: bool = False,
+        gate: bool = False,
+    ) -> None:
         super().__init__()
-        bias = norm == "none"
+        bias = norm == "none" and not fixup
         self.conv1 = nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=bias)
         self.norm1 = norm2d(norm, cout)
         self.act1 = act()
@@ -74,20 +125,32 @@ class BasicBlock(nn.Module):
         self.norm2 = mark_residual_norm(norm2d(norm, cout)) if norm != "none" else nn.Identity()
         self.shortcut = Shortcut(cin, cout, stride)
         self.act2 = act()
+        self.opt = _Options(fixup, gate)
         mark_block(self)
 
     def forward(self, x: Tensor) -> Tensor:
-        h = self.act1(self.norm1(self.conv1(x)))  # (B, Cout, H', W')
-        out: Tensor = self.act2(self.shortcut(x) + self.norm2(self.conv2(h)))  # (B, Cout, H', W')
+        o = self.opt
+        h = o.bias1b(self.act1(self.norm1(self.conv1(o.bias1a(x)))))  # (B, Cout, H', W')
+        f = o.bias2b(o.scale(self.norm2(self.conv2(o.bias2a(h)))))  # (B, Cout, H', W')
+        out: Tensor = self.act2(self.shortcut(x) + o.gate(f))  # (B, Cout, H', W')
         return out
 
 
 class PreActBlock(nn.Module):
     """``x + conv2(act(norm2(conv1(act(norm1(x))))))``; ``conv2`` ends the residual branch."""
 
-    def __init__(self, cin: int, cout: int, stride: int, norm: Norm, act: Callable[[], nn.Module]) -> None:
+    def __init__(
+        self,
+        cin: int,
+        cout: int,
+        stride: int,
+        norm: Norm,
+        act: Callable[[], nn.Module],
+        fixup: bool = False,
+        gate: bool = False,
+    ) -> None:
         super().__init__()
-        bias = norm == "none"
+        bias = norm == "none" and not fixup
         self.norm1 = norm2d(norm, cin)
         self.act1 = act()
         self.conv1 = nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=bias)
@@ -95,11 +158,14 @@ class PreActBlock(nn.Module):
         self.act2 = act()
         self.conv2 = mark_residual(nn.Conv2d(cout, cout, 3, padding=1, bias=bias))
         self.shortcut = Shortcut(cin, cout, stride)
+        self.opt = _Options(fixup, gate)
         mark_block(self)
 
     def forward(self, x: Tensor) -> Tensor:
-        h = self.conv1(self.act1(self.norm1(x)))  # (B, Cout, H', W')
-        out: Tensor = self.shortcut(x) + self.conv2(self.act2(self.norm2(h)))  # (B, Cout, H', W')
+        o = self.opt
+        h = o.bias1b(self.conv1(o.bias1a(self.act1(self.norm1(x)))))  # (B, Cout, H', W')
+        f = o.bias2b(o.scale(self.conv2(o.bias2a(self.act2(self.norm2(h))))))  # (B, Cout, H', W')
+        out: Tensor = self.shortcut(x) + o.gate(f)  # (B, Cout, H', W')
         return out
 
 
@@ -119,6 +185,8 @@ class ResNet(nn.Module):
         width: int,
         block: Block,
         norm: Norm,
+        fixup: bool = False,
+        gate: bool = False,
     ) -> None:
         super().__init__()
         c = in_shape[0]
@@ -133,17 +201,18 @@ class ResNet(nn.Module):
         for stage, cout in enumerate((width, 2 * width, 4 * width)):
             for i in range(blocks):
                 stride = 2 if stage > 0 and i == 0 else 1
-                layers.append(kind(cin, cout, stride, norm, act))
+                layers.append(kind(cin, cout, stride, norm, act, fixup, gate))
                 cin = cout
         self.blocks = nn.Sequential(*layers)
         self.final_norm = norm2d(norm, cin) if preact else nn.Identity()
         self.final_act = act() if preact else nn.Identity()
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.flatten = nn.Flatten()
+        self.fc_bias = _bias(fixup)
         self.fc = nn.Linear(cin, classes)
 
     def forward(self, x: Tensor) -> Tensor:
         h = self.stem_act(self.stem_norm(self.stem(self.unflatten(x))))  # (B, w, H, W)
         h = self.final_act(self.final_norm(self.blocks(h)))  # (B, 4w, H/4, W/4)
-        out: Tensor = self.fc(self.flatten(self.pool(h)))  # (B, classes)
+        out: Tensor = self.fc(self.fc_bias(self.flatten(self.pool(h))))  # (B, classes)
         return out

@@ -272,12 +272,20 @@ def resnet(
     width: int = 16,
     block: Block = "basic",
     norm: Literal["batch", "none"] = "batch",
+    fixup: bool = False,
+    gate: bool = False,
 ) -> nn.Module:
     """:class:`initlab.ensemble._resnet.ResNet` (He et al. 2016): ``depth`` in 8, 14, 20, ..., 56, 110;
-    stages of ``width``, ``2 width``, ``4 width`` channels; parameter-free shortcuts."""
+    stages of ``width``, ``2 width``, ``4 width`` channels; parameter-free shortcuts. ``fixup=true``
+    (with ``norm=none``) adds Fixup's scalar biases and multipliers; ``gate=true`` a SkipInit / ReZero
+    branch gate started at 0."""
     n = blocks_per_stage(depth, io.spec)
     io.at_least("width", width, 1)
-    return ResNet(io.image(), io.classes, io.act, blocks=n, width=width, block=block, norm=norm)
+    if fixup and norm != "none":
+        raise InitlabError(f"fixup=true in {io.spec!r}: Fixup replaces normalization; add norm=none")
+    return ResNet(
+        io.image(), io.classes, io.act, blocks=n, width=width, block=block, norm=norm, fixup=fixup, gate=gate
+    )
 
 
 @register_family(summary="pre-norm Vision Transformer over patch x patch patches", activation="gelu")

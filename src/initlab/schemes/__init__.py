@@ -2,20 +2,25 @@
 
 A scheme is one decorated function returning the law of a weight's entries for its shape; the law
 types (:class:`Normal`, :class:`Uniform`, :class:`TruncatedNormal`, :class:`Orthogonal`,
-:class:`Constant`, :class:`Identity`, :class:`Sparse`; ``Law`` is their union) sample themselves and
-derive their ``std`` from the parameters they sample with. :func:`translate` writes a catalogue
-scheme as the equivalent initializer call in PyTorch, JAX, Flax or Keras.
+:class:`Constant`, :class:`DeltaOrthogonal`, :class:`Identity`, :class:`Sparse`; ``Law`` is their
+union) sample themselves and derive their ``std`` from the parameters they sample with. Module-aware
+schemes (``zero_residual``, ``fixup``, ``depth_scaled``) read the residual marks of a model.
+:func:`translate` writes a catalogue scheme as the equivalent initializer call in PyTorch, JAX, Flax
+or Keras.
 """
 
 from __future__ import annotations
 
 from . import _catalogue as _catalogue  # fills the registry
-from ._apply import WEIGHTED, ParamInit, init_
+from . import _depth as _depth  # the depth-aware entries
+from ._apply import ParamInit, init_
+from ._depth import classifier, fixup_scale
 from ._fans import fan, fans
 from ._interop import LAYOUTS, TARGETS, Target, Translation
 from ._laws import (
     LAWS,
     Constant,
+    DeltaOrthogonal,
     Identity,
     Law,
     LawKind,
@@ -25,21 +30,54 @@ from ._laws import (
     TruncatedNormal,
     Uniform,
     sample_law,
+    scaled,
     truncated_normal_std,
 )
-from ._registry import SCHEMES, Scheme, SchemeInfo, register_scheme, scheme, scheme_info, schemes
+from ._marks import (
+    BLOCK,
+    GATE,
+    RESIDUAL,
+    RESIDUAL_NORM,
+    WEIGHTED,
+    Branch,
+    branches,
+    mark_block,
+    mark_gate,
+    mark_residual,
+    mark_residual_norm,
+    residual_blocks,
+    residual_norms,
+    residual_outputs,
+)
+from ._registry import (
+    SCHEMES,
+    ModuleRule,
+    Scheme,
+    SchemeInfo,
+    register_scheme,
+    scheme,
+    scheme_info,
+    schemes,
+)
 from ._translate import translate, translations
 
 __all__ = [
+    "BLOCK",
+    "GATE",
     "LAWS",
     "LAYOUTS",
+    "RESIDUAL",
+    "RESIDUAL_NORM",
     "SCHEMES",
     "TARGETS",
     "WEIGHTED",
+    "Branch",
     "Constant",
+    "DeltaOrthogonal",
     "Identity",
     "Law",
     "LawKind",
+    "ModuleRule",
     "Normal",
     "Orthogonal",
     "ParamInit",
@@ -50,11 +88,22 @@ __all__ = [
     "Translation",
     "TruncatedNormal",
     "Uniform",
+    "branches",
+    "classifier",
     "fan",
     "fans",
+    "fixup_scale",
     "init_",
+    "mark_block",
+    "mark_gate",
+    "mark_residual",
+    "mark_residual_norm",
     "register_scheme",
+    "residual_blocks",
+    "residual_norms",
+    "residual_outputs",
     "sample_law",
+    "scaled",
     "scheme",
     "scheme_info",
     "schemes",

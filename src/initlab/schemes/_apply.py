@@ -12,10 +12,8 @@ from ..core.errors import InitlabError
 from ..core.io import to_jsonable
 from ._fans import fans
 from ._laws import Law
+from ._marks import WEIGHTED
 from ._registry import Scheme, scheme
-
-#: Modules whose ``weight`` is a fan-bearing (out, in[/groups], *kernel) matrix.
-WEIGHTED = (nn.Linear, nn.modules.conv._ConvNd)
 
 
 @dataclass(frozen=True)
@@ -56,14 +54,23 @@ def init_(
 ) -> list[ParamInit]:
     """Fill ``target`` in place with ``spec`` and return a per-parameter account.
 
-    A tensor is filled directly. A module gets every ``nn.Linear`` / ``nn.ConvNd`` weight drawn from
-    the scheme (in ``named_modules`` order), and its bias set to zero unless the scheme defines a
-    bias law (``torch_default``: ``U(+-1/sqrt(fan_in))``, drawn right after its weight as PyTorch does).
+    A tensor is filled directly (a module-aware scheme -- ``zero_residual``, ``fixup``,
+    ``depth_scaled`` -- refuses a bare tensor: it needs the residual marks). A module gets every
+    ``nn.Linear`` / ``nn.ConvNd`` weight drawn from the scheme (in ``named_modules`` order), and its
+    bias set to zero unless the scheme defines a bias law (``torch_default``: ``U(+-1/sqrt(fan_in))``,
+    drawn right after its weight as PyTorch does).
+    A module-aware scheme's own laws (:meth:`Scheme.module_laws`) replace the scheme's law for the
+    weights they name, in the same order; other parameters they name (a norm's gain) come last.
     Randomness comes only from ``generator``. (``initlab.init_`` also takes ``spec="auto"``: that is
     handled a layer above, in :func:`initlab.tools.init_`, since it needs to trace the model.)
     """
     sch = scheme(spec)
     if isinstance(target, Tensor):
+        if sch.info.module_aware:
+            raise InitlabError(
+                f"scheme {sch.text!r} needs the module structure (which layers end a residual branch): "
+                f"call init_ on the whole model, not on one tensor of shape {tuple(target.shape)}"
+            )
         law = sch.law(tuple(target.shape))
         _fill(target, _draw(law, target, generator))
         return [_record("tensor", target, sch, law.std)]
@@ -72,12 +79,14 @@ def init_(
     # Everything is drawn before anything is written: a law that cannot be drawn (values that
     # overflow the dtype, a meta tensor) leaves the module as it was.
     drawn: list[tuple[str, Tensor, Tensor, float]] = []  # (name, parameter, values, analytic std)
+    special = sch.module_laws(target)  # a module-aware scheme's laws for the layers its marks single out
     for mod_name, mod in target.named_modules():
         if not isinstance(mod, WEIGHTED):
             continue
         w = mod.weight
         prefix = f"{mod_name}." if mod_name else ""
-        law = sch.law(tuple(w.shape))
+        key = prefix + "weight"
+        law = special.pop(key) if key in special else sch.law(tuple(w.shape))
         drawn.append((prefix + "weight", w, _draw(law, w, generator), law.std))
         b = mod.bias
         if b is not None:
@@ -88,6 +97,11 @@ def init_(
                 drawn.append((prefix + "bias", b, _draw(blaw, b, generator), blaw.std))
     if not drawn:
         raise InitlabError(f"{type(target).__name__} has no nn.Linear or nn.ConvNd layer to initialise")
+    params = dict(target.named_parameters())
+    for name, law in special.items():  # other parameters the rule names (a branch norm's gain), in order
+        if name not in params:
+            raise InitlabError(f"scheme {sch.text!r} names {name!r}, which is not a parameter of the model")
+        drawn.append((name, params[name], _draw(law, params[name], generator), law.std))
     for _, t, values, _ in drawn:
         _fill(t, values)
     return [_record(name, t, sch, std) for name, t, _, std in drawn]

@@ -30,7 +30,9 @@ from torch import Tensor
 
 from ..core.errors import InitlabError
 
-LawKind = Literal["constant", "normal", "uniform", "trunc_normal", "orthogonal", "identity", "sparse"]
+LawKind = Literal[
+    "constant", "normal", "uniform", "trunc_normal", "orthogonal", "delta_orthogonal", "identity", "sparse"
+]
 
 
 def _finite(law: str, **values: float) -> None:
@@ -263,6 +265,50 @@ class Orthogonal(_Sampled):
 
 
 @dataclass(frozen=True)
+class DeltaOrthogonal(_Sampled):
+    """A conv kernel ``(out, in, *k)`` that is zero except ``gain`` times a (semi-)orthogonal
+    ``(out, in)`` matrix at the spatial centre (index ``k // 2`` on every axis); a plain orthogonal
+    matrix for a 2-D weight. Xiao, Bahri, Sohl-Dickstein, Schoenholz & Pennington (2018), *Dynamical
+    isometry and a mean field theory of CNNs*.
+
+    The squares of the entries sum to ``gain^2 min(out, in)``, so (mean ~0) the std is
+    ``gain sqrt(min(out, in) / numel)``.
+    """
+
+    gain: float
+    shape: tuple[int, ...]
+    kind: ClassVar[LawKind] = "delta_orthogonal"
+
+    def __post_init__(self) -> None:
+        _finite("delta_orthogonal", gain=self.gain)
+        object.__setattr__(self, "shape", _dims("delta_orthogonal", self.shape))
+        if len(self.shape) < 2:
+            raise InitlabError(
+                f"delta_orthogonal: needs a weight with at least 2 dims, got shape {self.shape}"
+            )
+
+    @property
+    def mean(self) -> float:
+        return 0.0
+
+    @property
+    def std(self) -> float:
+        n = math.prod(self.shape)
+        return abs(self.gain) * math.sqrt(min(self.shape[0], self.shape[1]) / n) if n else 0.0
+
+    def _check_shape(self, shape: tuple[int, ...]) -> None:
+        _same_shape("delta_orthogonal", self.shape, shape)
+
+    def _fill(self, out: Tensor, generator: torch.Generator | None) -> None:
+        if out.dim() == 2:
+            torch.nn.init.orthogonal_(out, self.gain, generator=generator)
+            return
+        centre: tuple[slice | int, ...] = (slice(None), slice(None), *(k // 2 for k in out.shape[2:]))
+        out.zero_()
+        torch.nn.init.orthogonal_(out[centre], self.gain, generator=generator)  # (out, in) at the centre
+
+
+@dataclass(frozen=True)
 class Identity(_Sampled):
     """The identity for a 2-D weight (``eye_``), the Dirac delta for a 3-5-D conv weight (``dirac_``).
 
@@ -346,8 +392,49 @@ class Sparse(_Sampled):
 
 
 #: The law of a weight's entries: one of the distributions above.
-Law = Constant | Normal | Uniform | TruncatedNormal | Orthogonal | Identity | Sparse
-LAWS: tuple[type[Law], ...] = (Constant, Normal, Uniform, TruncatedNormal, Orthogonal, Identity, Sparse)
+Law = Constant | Normal | Uniform | TruncatedNormal | Orthogonal | DeltaOrthogonal | Identity | Sparse
+LAWS: tuple[type[Law], ...] = (
+    Constant,
+    Normal,
+    Uniform,
+    TruncatedNormal,
+    Orthogonal,
+    DeltaOrthogonal,
+    Identity,
+    Sparse,
+)
+
+
+def scaled(law: Law, factor: float) -> Law:
+    """The law of ``factor * W`` for ``W ~ law`` (std and mean times ``factor``), as a law of the same kind.
+
+    Depth-aware schemes scale a base scheme's law on the residual-output layers (Fixup, GPT-2).
+    ``Identity`` has no scale parameter and cannot be scaled (an ``InitlabError``).
+
+    >>> scaled(Normal(0.02), 0.5).std
+    0.01
+    """
+    _finite("scaled", factor=factor)
+    f = float(factor)
+    if isinstance(law, Constant):
+        return Constant(law.value * f)
+    if isinstance(law, Normal):
+        return Normal(abs(f) * law.std, law.mean * f)
+    if isinstance(law, Uniform):
+        lo, hi = sorted((law.low * f, law.high * f))
+        return Uniform(lo, hi)
+    if isinstance(law, TruncatedNormal):
+        if f == 0.0:
+            return Constant(law.mean * 0.0)
+        lo, hi = sorted((law.low * f, law.high * f))
+        return TruncatedNormal(abs(f) * law.scale, lo, hi, law.loc * f)
+    if isinstance(law, Orthogonal):
+        return Orthogonal(law.gain * f, law.shape)
+    if isinstance(law, DeltaOrthogonal):
+        return DeltaOrthogonal(law.gain * f, law.shape)
+    if isinstance(law, Sparse):
+        return Sparse(law.sparsity, abs(f) * law.scale, law.shape)
+    raise InitlabError(f"{law.kind} has no scale: a depth-scaled rule cannot scale it (use another base)")
 
 
 def _same_shape(law: str, built: tuple[int, ...], asked: tuple[int, ...]) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from ..core.errors import InitlabError
 from ..core.registry import Registry
@@ -20,6 +20,10 @@ from ..core.spec import ParsedSpec, Value, bind_params, canonical, parse_spec, s
 from ._laws import LAWS, Law
 
 LawFn = Callable[..., Law]
+#: ``rule(model, **params) -> {parameter name: law}``: a module-aware scheme's laws for the parameters
+#: its structure singles out (residual outputs, branch norms, the classifier); every other weight gets
+#: the scheme's ``law(shape)``.
+ModuleRule = Callable[..., dict[str, Law]]
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,12 @@ class SchemeInfo:
     needs_fans: bool
     check: Callable[..., None] | None
     bias: LawFn | None
+    module_rule: ModuleRule | None = None
+
+    @property
+    def module_aware(self) -> bool:
+        """Whether the scheme needs the module structure (residual marks): ``init_`` on a whole model."""
+        return self.module_rule is not None
 
     @property
     def doc(self) -> str:
@@ -52,17 +62,24 @@ def register_scheme(
     needs_fans: bool,
     check: Callable[..., None] | None = None,
     bias: LawFn | None = None,
+    module_rule: ModuleRule | None = None,
 ) -> Callable[[LawFn], LawFn]:
     """Decorator registering ``law(shape, *, params) -> Law`` under its ``__name__``.
 
     ``check(**params)`` validates parameters when the spec is parsed; ``bias(weight_shape, **params)``
     gives the bias law for schemes that initialise biases (else biases are zero).
+    ``module_rule(model, **params)`` makes the scheme **module-aware** (:data:`ModuleRule`): ``init_`` on
+    a module applies the rule's laws to the parameters it names and ``law(shape)`` to every other
+    weight; ``law(shape)`` alone is then the law of an ordinary (unmarked) layer, and ``init_`` on a
+    bare tensor is an error (a tensor does not know whether it ends a residual branch).
     """
 
     def deco(fn: LawFn) -> LawFn:
         SCHEMES.add(
             fn.__name__,
-            SchemeInfo(fn.__name__, fn, distribution, formula, reference, needs_fans, check, bias),
+            SchemeInfo(
+                fn.__name__, fn, distribution, formula, reference, needs_fans, check, bias, module_rule
+            ),
         )
         return fn
 
@@ -126,6 +143,14 @@ class Scheme:
     def std(self, shape: Sequence[int]) -> float:
         """Analytic standard deviation of the entries for a weight of this shape."""
         return self.law(shape).std
+
+    def module_laws(self, model: nn.Module) -> dict[str, Law]:
+        """The laws a module-aware scheme gives the parameters of ``model`` its structure singles out
+        (``{}`` for an ordinary scheme); see :func:`register_scheme`."""
+        if self.info.module_rule is None:
+            return {}
+        laws = self.info.module_rule(model, **{**_defaults(self.info), **self.params})
+        return {name: _checked(self, law, f"law for {name}") for name, law in laws.items()}
 
     def bias_law(self, weight_shape: Sequence[int]) -> Law | None:
         """The bias law for a layer with this weight shape, or ``None`` for zero biases."""

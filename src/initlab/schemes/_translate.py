@@ -6,16 +6,16 @@ from collections.abc import Callable
 
 from ..core.errors import InitlabError, unknown
 from ..core.spec import Value
-from . import _to_keras, _to_torch
+from . import _to_depth, _to_keras, _to_torch
 from ._interop import TARGETS, Draft, Target, Translation
 from ._registry import Scheme, _defaults, scheme
 from ._to_jax import FLAX, JAX
 
 _RULES: dict[str, dict[str, Callable[[dict[str, Value]], Draft]]] = {
-    "torch": _to_torch.RULES,
-    "jax": JAX.table(),
-    "flax": FLAX.table(),
-    "keras": _to_keras.RULES,
+    "torch": {**_to_torch.RULES, **_to_depth.RULES["torch"]},
+    "jax": {**JAX.table(), **_to_depth.RULES["jax"]},
+    "flax": {**FLAX.table(), **_to_depth.RULES["flax"]},
+    "keras": {**_to_keras.RULES, **_to_depth.RULES["keras"]},
 }
 
 

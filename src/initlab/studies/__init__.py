@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from . import compare, diagnose, probe, reproduce, symmetry
 from .compare import CompareConfig, CompareResult
+from .depth import DepthConfig, DepthResult, DepthRow
+from .depth import run as depth_run  # the depth study's library part (its command is still to come)
 from .diagnose import DiagnoseConfig, DiagnoseResult
 from .probe import LayerProbe, ProbeConfig, ProbeResult, SpecProbe
 from .progress import NotebookBar, TerminalBar, progress_bar
@@ -25,6 +27,9 @@ from .symmetry import SymmetryCase, SymmetryConfig, SymmetryResult
 __all__ = [
     "CompareConfig",
     "CompareResult",
+    "DepthConfig",
+    "DepthResult",
+    "DepthRow",
     "DiagnoseConfig",
     "DiagnoseResult",
     "LayerProbe",
@@ -39,6 +44,7 @@ __all__ = [
     "SymmetryResult",
     "TerminalBar",
     "compare",
+    "depth_run",
     "diagnose",
     "probe",
     "progress_bar",

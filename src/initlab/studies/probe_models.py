@@ -21,8 +21,10 @@ on the CPU, then moved to the device), run as one :class:`~initlab.ensemble.Ense
 * **Theory**: the mean-field map (Poole et al. 2016) describes the hidden layers of a fully connected
   stack, so for the ``mlp`` family each hidden Linear output gets the predicted pre-activation std
   and each hidden activation the predicted mean and std (forward only: the cotangent sits on the
-  logits, not on the last hidden layer). For every other model the theory is absent, and
-  ``theory_note`` says so.
+  logits, not on the last hidden layer). For models with residual marks the residual stream gets
+  its predicted std per block where a rule applies (:mod:`initlab.studies.probe_residual`: flat for
+  branches that start at zero, ``x(1 + a^2)`` per pre-activation block without normalization,
+  ``+v`` with BatchNorm). Otherwise the theory is absent, and ``theory_note`` says so.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from ..ensemble import Ensemble, ModelFactory
 from ..measure import BACKWARD_STATS, FORWARD_STATS, EnsembleProbe, probe_ensemble
 from ..schemes import Scheme, scheme
 from .config import Progress
+from .probe_residual import stream_prediction, stream_rule
 
 NO_THEORY = (
     "mean-field theory (Poole et al. 2016; Schoenholz et al. 2017) describes fully connected stacks; "
@@ -215,6 +218,18 @@ def run_model(
         else:
             note = MLP_THEORY
         per_record = _layer_theory(res, preds)
+        stream_idx = [k for k, rec in enumerate(res.records) if rec.tap.role == "stream"]
+        if stream_idx:
+            rule, rates, stream_note = stream_rule(factory, sch, in_shape)
+            first = stream_idx[0]
+            mean1 = sum(col("mean", sl, first)) / len(seed_list)
+            std1 = math.sqrt(sum(v * v for v in col("std", sl, first)) / len(seed_list))
+            stream = [res.records[k] for k in stream_idx]
+            for k, pred in zip(
+                stream_idx, stream_prediction(rule, rates, stream, [mean1], [std1]), strict=True
+            ):
+                per_record[k] = pred
+            note = f"{note}; {stream_note}" if note else stream_note
         layers = []
         for k, rec in enumerate(res.records):
             bounded = all(v is not None for v in rec.tap.bounds)

@@ -3,7 +3,8 @@
 * :mod:`.maps`: the variance and correlation maps, ``q*``, ``c*``, ``chi_1``, ``xi_q``, ``xi_c``,
   :func:`mean_field`;
 * :mod:`.predict`: from a scheme's law to per-layer variances and predictions for an MLP;
-* :mod:`.moments`: the Gaussian expectations of an activation they share.
+* :mod:`.moments`: the Gaussian expectations of an activation they share;
+* :mod:`.residual`: the residual stream's variance per block (doubling, ``1 + a^2``, flat, linear).
 
 >>> mean_field("relu", 2.0).regime
 'critical'
@@ -24,6 +25,7 @@ from .maps import (
 )
 from .moments import activation_mean, derivative_moment, second_moment
 from .predict import APPROX_KINDS, EXACT_KINDS, LayerPrediction, LayerVariances, layer_variances, predict
+from .residual import branch_scale2, layer_gain, stream_variances, tap_fraction
 
 __all__ = [
     "APPROX_KINDS",
@@ -32,15 +34,19 @@ __all__ = [
     "LayerVariances",
     "MeanField",
     "activation_mean",
+    "branch_scale2",
     "chi_1",
     "correlation_fixed_point",
     "correlation_map",
     "derivative_moment",
     "fixed_point",
+    "layer_gain",
     "layer_variances",
     "mean_field",
     "predict",
     "second_moment",
+    "stream_variances",
+    "tap_fraction",
     "variance_map",
     "xi_c",
     "xi_q",

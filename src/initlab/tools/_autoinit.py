@@ -21,7 +21,8 @@ traces, else one forward pass on ``example``, else module order -- a guess, said
   (``keep_scales=True``; the rule in :mod:`initlab.tools._scales`): T5's queries, tied heads.
 
 Biases are set to zero. Randomness only from ``generator``; layers are drawn in ``named_modules``
-order, so the same generator state gives the same weights.
+order, so the same generator state gives the same weights. A model with residual marks then gets
+zero-residual (or GPT-2's depth scaling in transformer blocks), said in the plan (:mod:`._residual`).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from ..core.errors import InitlabError
 from ..core.io import to_jsonable
 from ..schemes import ParamInit, init_, scheme
 from ._layers import LAYER_KINDS, weight_slots
+from ._residual import residual_aware
 from ._scales import KEEP_FACTOR, current_std, deliberate
 from ._trace import Follower, followers
 
@@ -207,4 +209,6 @@ def auto_init_(
     with torch.no_grad():
         for param, values in drawn:
             param.copy_(values)
-    return AutoInitPlan(steps, records, found.traced, found.note, found.order, found.unknown)
+    return residual_aware(
+        model, AutoInitPlan(steps, records, found.traced, found.note, found.order, found.unknown)
+    )

@@ -157,6 +157,14 @@ def _structural(w: Tensor) -> Identification | None:
         found = _sparse(w)
         if found is not None:
             return found
+    if w.dim() >= 3 and min(w.shape[0], w.shape[1]) >= 2:  # delta-orthogonal: zero but the centre
+        centre: tuple[slice | int, ...] = (slice(None), slice(None), *(k // 2 for k in w.shape[2:]))
+        mid = w[centre]  # (out, in)
+        if int(torch.count_nonzero(w)) == int(torch.count_nonzero(mid)):
+            g2 = _orthogonal(mid)
+            if g2 is not None:
+                spec = f"delta_orthogonal(gain={nice(math.sqrt(g2), 1e-4 * math.sqrt(g2)):g})"
+                return Identification(spec, scheme(spec).law(tuple(w.shape)), 1.0)
     if min(rows, cols) >= 2:
         g2 = _orthogonal(w.reshape(rows, cols))
         if g2 is not None:

@@ -308,8 +308,9 @@ def model_summary_figure(result: ProbeResult) -> Any:
     output, of the gradient w.r.t. it and w.r.t. its weight (x: weighted layers in call order); for
     models with residual blocks also the residual stream's std per block (solid; the branch added
     in that block dotted) and the stream's gradient norm per sample (backwards: read right to left).
-    Measured: dots on a pale line with the min-max band over seeds; mean-field theory dashed where
-    it applies (the ``mlp`` family's hidden layers), and a legend line saying when it is absent.
+    Measured: dots on a pale line with the min-max band over seeds; theory dashed where it applies
+    (the ``mlp`` family's hidden layers: mean-field; the residual stream: its predicted std per block,
+    :mod:`initlab.studies.probe_residual`), and a legend line saying when it is absent.
     """
     plt = pyplot()
     from matplotlib.lines import Line2D
@@ -383,9 +384,10 @@ def model_summary_figure(result: ProbeResult) -> Any:
             Line2D([], [], color="0.3", ls=":", marker="o", mfc="none", ms=4, label="branch output")
         )
     if any_theory:
-        handles.append(Line2D([], [], color="0.3", ls=(0, (4, 2)), lw=1.3, label="mean-field theory"))
+        label = "theory (residual stream)" if residual else "mean-field theory"
+        handles.append(Line2D([], [], color="0.3", ls=(0, (4, 2)), lw=1.3, label=label))
     else:
-        handles.append(Line2D([], [], color="none", label="mean-field theory: none for this model"))
+        handles.append(Line2D([], [], color="none", label="theory: none for this model"))
     if seeds > 1:
         handles.append(Patch(color="0.3", alpha=0.2, label=f"min–max over {seeds} seeds"))
     fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 6), frameon=False)

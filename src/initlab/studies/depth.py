@@ -1,0 +1,243 @@
+"""The ``depth`` study (library part): which initialization trains at which depth, measured.
+
+For a model template with ``{depth}`` (``mlp(layers={depth}, width=64)``, ``resnet(depth={depth},
+norm=none)``), a list of depths, init specs and seeds: every (depth, spec, seed) is trained for a
+fixed budget on the dataset -- all models of one depth as one :class:`~initlab.ensemble.Ensemble`
+(spec ``k``, replicate ``s`` has model seed ``seed + s``, its ``weights`` stream, as in ``compare``),
+by :func:`initlab.train.train` on the same batches (the ``batches`` stream of ``seed``) -- and
+recorded: the final training loss (mean of the last tenth of the batch losses), the test accuracy,
+the iteration it diverged at, and the **signal at initialization**: the std of the last residual
+stream (a model with residual blocks) or of the last hidden activation, on the first
+``probe_samples`` training images, from :func:`initlab.measure.probe_ensemble`.
+
+A depth "trains" for a spec when its mean test accuracy over seeds is above ``threshold``;
+:meth:`DepthResult.deepest` is the deepest such depth. For the ``mlp`` family the mean-field depth
+scale ``6 xi_c`` (Schoenholz et al. 2017: signals propagate ~6 xi_c layers) is recorded per spec
+(``inf`` at criticality: He with ReLU). Stopping early (``should_stop``) keeps the finished depths.
+
+The figure: :meth:`DepthResult.figure` (:mod:`initlab.viz.depth`). Not yet here (see the issue): the
+CLI command and its run folder, the results.json JSON Schema, the findings computed from the run,
+and the ``reproduce --deep`` section.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from .. import theory
+from ..core.errors import InitlabError
+from ..core.io import to_jsonable
+from ..core.seeds import check_seed, generator, weight_seeds
+from ..data import Dataset, load_dataset
+from ..ensemble import Ensemble, model_factory
+from ..measure import probe_ensemble
+from ..schemes import scheme
+from ..tools import init_ as tools_init_
+from ..train import TrainConfig, train
+from .config import ShouldStop, figure_error
+
+SCHEMA_ID = "initlab.depth/1"
+
+
+@dataclass(frozen=True)
+class DepthConfig:
+    """Everything that defines a depth run. ``model`` holds ``{depth}``; small CPU defaults."""
+
+    model: str = "mlp(layers={depth}, width=64)"
+    depths: tuple[int, ...] = (2, 5, 10, 20, 30, 50)
+    inits: tuple[str, ...] = ("Xavier: lecun_normal", "He: he_normal")
+    activation: str | None = None
+    seeds: int = 2
+    seed: int = 0
+    dataset: str = "mnist"
+    iterations: int = 300
+    batch_size: int = 128
+    lr: float = 0.01
+    optimizer: str = "sgd"
+    eval_size: int | None = 2000
+    threshold: float = 0.5
+    probe_samples: int = 64
+
+    def validate(self) -> None:
+        """Raise ``InitlabError`` naming the first bad setting."""
+        if "{depth}" not in self.model:
+            raise InitlabError(f"model {self.model!r} must hold '{{depth}}', e.g. 'mlp(layers={{depth}})'")
+        if not self.depths or any(
+            isinstance(d, bool) or not isinstance(d, int) or d < 0 for d in self.depths
+        ):
+            raise InitlabError(f"depths must be non-negative integers, got {self.depths!r}")
+        if not self.inits:
+            raise InitlabError("give at least one init spec")
+        for s in self.inits:
+            if s.strip() != "auto":
+                scheme(s)
+        if self.seeds < 1:
+            raise InitlabError(f"seeds must be >= 1, got {self.seeds}")
+        check_seed(self.seed)
+        if not 0.0 <= self.threshold <= 1.0:
+            raise InitlabError(f"threshold={self.threshold} must be an accuracy in [0, 1]")
+        self.train_config().validate()
+
+    def spec_at(self, depth: int) -> str:
+        """The model spec at ``depth``."""
+        return self.model.replace("{depth}", str(depth))
+
+    def train_config(self) -> TrainConfig:
+        return TrainConfig(
+            iterations=self.iterations,
+            batch_size=self.batch_size,
+            lr=self.lr,
+            optimizer=self.optimizer,
+            eval_every=0,
+            eval_size=self.eval_size,
+        )
+
+
+@dataclass(frozen=True)
+class DepthRow:
+    """One trained model: its depth, init (label, spec), replicate seed and what was measured."""
+
+    depth: int
+    label: str
+    spec: str
+    seed: int
+    final_loss: float
+    accuracy: float
+    diverged_at: int | None
+    init_signal_std: float
+
+
+@dataclass(frozen=True)
+class DepthResult:
+    """Rows per (depth, spec, seed), the depth scales ``6 xi_c`` (mlp family) and the run's facts."""
+
+    config: DepthConfig
+    rows: tuple[DepthRow, ...]
+    depth_scale: dict[str, float | None]
+    partial: bool
+    wall_seconds: float
+    signal_from: dict[int, str] = field(default_factory=dict)
+
+    def accuracy(self, label: str) -> dict[int, float]:
+        """Mean test accuracy over seeds per depth for the spec ``label``."""
+        out: dict[int, list[float]] = {}
+        for r in self.rows:
+            if r.label == label:
+                out.setdefault(r.depth, []).append(r.accuracy)
+        return {d: sum(v) / len(v) for d, v in out.items()}
+
+    def deepest(self, label: str) -> int | None:
+        """The deepest depth whose mean accuracy is above ``threshold`` (``None`` if none)."""
+        ok = [d for d, a in self.accuracy(label).items() if a > self.config.threshold]
+        return max(ok) if ok else None
+
+    def figure(self, name: str = "depth") -> Any:
+        """``depth``: accuracy and initial signal against depth (:mod:`initlab.viz.depth`)."""
+        if name != "depth":
+            raise figure_error("depth", name, ("depth",))
+        from ..viz.depth import depth_figure
+
+        return depth_figure(self)
+
+    def figures(self) -> dict[str, Any]:
+        return {"depth": self.figure("depth")}
+
+    def to_dict(self) -> dict[str, Any]:
+        labels = list(dict.fromkeys(r.label for r in self.rows))
+        return {
+            "schema": SCHEMA_ID,
+            "config": to_jsonable(self.config),
+            "partial": self.partial,
+            "wall_seconds": self.wall_seconds,
+            "depth_scale": self.depth_scale,
+            "signal_from": {str(d): w for d, w in self.signal_from.items()},
+            "deepest": {label: self.deepest(label) for label in labels},
+            "rows": [to_jsonable(r) for r in self.rows],
+        }
+
+
+def _depth_scale(cfg: DepthConfig, label_spec: str) -> float | None:
+    """``6 xi_c`` of the hidden layers of the mlp family for ``label_spec`` (``None`` elsewhere)."""
+    fac = model_factory(cfg.spec_at(1), activation=cfg.activation)
+    if fac.family != "mlp" or fac.activation is None or label_spec.strip() == "auto":
+        return None
+    width = int(fac.params["width"])  # type: ignore[arg-type]
+    lv = theory.layer_variances(label_spec, (width, width), bias=bool(fac.params.get("bias", True)))
+    if lv is None:
+        return None
+    return 6.0 * theory.xi_c(fac.activation, lv.sigma_w2, lv.sigma_b2)
+
+
+def _signal(ens: Ensemble, x: torch.Tensor, classes: int) -> tuple[list[float], str]:
+    """Per model: std at initialization of the last residual stream, else the last activation."""
+    g = torch.randn(x.shape[0], classes, generator=torch.Generator().manual_seed(0)).to(x.device)
+    res = probe_ensemble(ens, x, g)  # (M, R, ...)
+    std = res.stat("std")  # (M, R)
+    streams = [k for k, r in enumerate(res.records) if r.tap.role == "stream"]
+    acts = [k for k, r in enumerate(res.records) if r.tap.kind == "activation"]
+    k = streams[-1] if streams else (acts[-1] if acts else len(res.records) - 1)
+    return [float(v) for v in std[:, k]], res.records[k].name
+
+
+def run(
+    config: DepthConfig | None = None,
+    *,
+    dataset: Dataset | None = None,
+    should_stop: ShouldStop | None = None,
+) -> DepthResult:
+    """Train every (depth, spec, seed) of ``config`` (module doc); the depths finished so far if stopped."""
+    cfg = config if config is not None else DepthConfig()
+    cfg.validate()
+    data = dataset if dataset is not None else load_dataset(cfg.dataset)
+    in_shape, classes = (1, *data.image_shape), data.n_classes
+    labels = [scheme(s).label if s.strip() != "auto" else "auto" for s in cfg.inits]
+    model_seeds = [cfg.seed + s for s in range(cfg.seeds)]
+    specs = [s for s in cfg.inits for _ in model_seeds]
+    x = data.train_x[: cfg.probe_samples]  # (B, D)
+    start = time.perf_counter()
+    rows: list[DepthRow] = []
+    where: dict[int, str] = {}
+    partial = False
+    for depth in cfg.depths:
+        if should_stop is not None and should_stop():
+            partial = True
+            break
+        factory = model_factory(
+            cfg.spec_at(depth), in_shape=in_shape, classes=classes, activation=cfg.activation
+        )
+        ens = Ensemble.from_factory(
+            factory, specs, weight_seeds(model_seeds * len(cfg.inits)), init=tools_init_
+        )
+        signal, where[depth] = _signal(ens, x, classes)
+        res = train(
+            ens, data, cfg.train_config(), generator=generator(cfg.seed, "batches"), should_stop=should_stop
+        )
+        if res.interrupted:
+            partial = True
+            break
+        tail = res.train_loss[-max(1, res.iterations // 10) :].double()  # (T', M)
+        acc = res.final_accuracy
+        for m, spec in enumerate(specs):
+            ok = tail[:, m][torch.isfinite(tail[:, m])]
+            loss = float(ok.mean()) if ok.numel() else math.nan
+            rows.append(
+                DepthRow(
+                    depth,
+                    labels[m // cfg.seeds],
+                    spec,
+                    model_seeds[m % cfg.seeds],
+                    loss,
+                    float(acc[m]),
+                    res.diverged_at[m],
+                    signal[m],
+                )
+            )
+    scales = {
+        label: _depth_scale(cfg, s.split(":", 1)[-1]) for label, s in zip(labels, cfg.inits, strict=True)
+    }
+    return DepthResult(cfg, tuple(rows), scales, partial, time.perf_counter() - start, where)

@@ -1,0 +1,115 @@
+"""Residual-aware auto init: after each layer got its scheme, the residual marks decide one more rule.
+
+A model with residual marks (:func:`initlab.schemes.branches`: the families' and any user model that
+sets ``initlab_residual = True`` on the last Linear/Conv of each branch) gets, after ``auto``'s
+per-layer draw:
+
+* **transformer-like** (a marked block holds more than one branch: attention and MLP) -- GPT-2's
+  depth scaling: every residual-output layer's weights times ``1/sqrt(n)``, ``n`` the number of
+  residual outputs (Radford et al. 2019): the stream's variance grows by ``1 + 1/n`` per branch
+  instead of doubling;
+* **otherwise** (ResNet-like) -- zero-residual: each branch's marked norm gain is set to 0 when it has
+  one (Goyal et al. 2017; torchvision's ``zero_init_residual``), else the branch's last layer's
+  weights: every block starts as the identity and the stream stays flat (Zhang et al. 2019; De &
+  Smith 2020).
+
+Scaling the drawn values is the same as drawing from the scaled law with the same generator, so the
+layers keep their places in the random stream. The plan's steps and records say what changed, and its
+note names the rule.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import TYPE_CHECKING
+
+import torch
+from torch import nn
+
+from ..core.spec import format_value
+from ..schemes import ParamInit, branches
+
+if TYPE_CHECKING:
+    from ._autoinit import AutoInitPlan
+
+
+def _weight(model: nn.Module, name: str) -> torch.Tensor:
+    w = model.get_submodule(name).weight
+    assert isinstance(w, torch.Tensor)  # a marked branch output is a Linear/ConvNd
+    return w
+
+
+def _record(name: str, t: torch.Tensor, spec: str, std: float) -> ParamInit:
+    emp = float(t.detach().double().std(unbiased=False)) if t.numel() > 1 else 0.0
+    return ParamInit(name, tuple(t.shape), None, None, spec, std, emp)
+
+
+def residual_aware(model: nn.Module, plan: AutoInitPlan) -> AutoInitPlan:
+    """Apply the residual rule (module doc) to a model ``auto`` just initialised; return the new plan."""
+    found = branches(model)
+    if not found:
+        return plan
+    steps = {s.layer: s for s in plan.steps}
+    records = {r.name: r for r in plan.records}
+    extra: list[ParamInit] = []
+    blocks = [b.block for b in found if b.block is not None]
+    transformer = any(blocks.count(b) > 1 for b in set(blocks))
+    with torch.no_grad():
+        if transformer:
+            n = len(found)
+            factor = 1.0 / math.sqrt(n)
+            for br in found:
+                if br.output not in steps:
+                    continue
+                w = _weight(model, br.output)
+                w.mul_(factor)
+                step = steps[br.output]
+                spec = f"depth_scaled(base={format_value(step.scheme)}, n={n})"
+                why = f"{step.reason}; a residual output: times 1/sqrt({n}) (GPT-2 depth scaling)"
+                steps[br.output] = dataclasses.replace(step, scheme=spec, reason=why)
+                key = f"{br.output}.weight"
+                records[key] = dataclasses.replace(
+                    records[key], scheme=spec, std=records[key].std * factor, empirical_std=_emp(w)
+                )
+            note = f"residual marks: {n} residual outputs in transformer blocks scaled by 1/sqrt({n}) (GPT-2)"
+        else:
+            zeroed = 0
+            for br in found:
+                norm = model.get_submodule(br.norm) if br.norm is not None else None
+                gain = getattr(norm, "weight", None)
+                if isinstance(gain, torch.Tensor):
+                    gain.zero_()
+                    extra.append(_record(f"{br.norm}.weight", gain, "zeros", 0.0))
+                    if br.output in steps:
+                        step = steps[br.output]
+                        why = (
+                            f"{step.reason}; its branch's norm gain {br.norm}.weight set to 0 (zero-residual)"
+                        )
+                        steps[br.output] = dataclasses.replace(step, reason=why)
+                elif br.output in steps:
+                    w = _weight(model, br.output)
+                    w.zero_()
+                    step = steps[br.output]
+                    why = f"last layer of a residual branch: zero (zero-residual; auto chose {step.scheme})"
+                    steps[br.output] = dataclasses.replace(step, scheme="zeros", reason=why)
+                    key = f"{br.output}.weight"
+                    records[key] = dataclasses.replace(
+                        records[key], scheme="zeros", std=0.0, empirical_std=0.0
+                    )
+                zeroed += 1
+            note = (
+                f"residual marks: {zeroed} residual branches start at zero (zero-residual, Goyal et al. "
+                f"2017): every block is the identity at initialization"
+            )
+    new_note = f"{plan.note}; {note}" if plan.note else note
+    return dataclasses.replace(
+        plan,
+        steps=[steps[s.layer] for s in plan.steps],
+        records=[records[r.name] for r in plan.records] + extra,
+        note=new_note,
+    )
+
+
+def _emp(t: torch.Tensor) -> float:
+    return float(t.detach().double().std(unbiased=False)) if t.numel() > 1 else 0.0

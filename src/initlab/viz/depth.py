@@ -1,0 +1,82 @@
+"""The depth figure: test accuracy against depth per init (band over seeds), and beside it the
+signal std at initialization against depth (log scale), from a :class:`initlab.studies.DepthResult`.
+
+The deepest depth each init trains to (mean accuracy above the threshold) is marked with a ring;
+for the ``mlp`` family the mean-field depth scale ``6 xi_c`` (Schoenholz et al. 2017) of each init is
+a dotted vertical line in the init's colour (none at criticality, where it is infinite).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+from ._style import colors_for, pyplot
+
+if TYPE_CHECKING:
+    from ..studies.depth import DepthResult
+
+
+def _per_depth(
+    result: DepthResult, label: str, field: str
+) -> tuple[list[int], list[float], list[float], list[float]]:
+    """Depths, and per depth the mean, min and max of ``field`` over seeds."""
+    by: dict[int, list[float]] = {}
+    for r in result.rows:
+        if r.label == label:
+            by.setdefault(r.depth, []).append(float(getattr(r, field)))
+    depths = sorted(by)
+    clean = [[v for v in by[d] if math.isfinite(v)] or [math.nan] for d in depths]
+    return depths, [sum(v) / len(v) for v in clean], [min(v) for v in clean], [max(v) for v in clean]
+
+
+def depth_figure(result: DepthResult) -> Any:
+    """Two panels: test accuracy vs depth (threshold dashed, deepest trainable ringed, 6 xi_c dotted)
+    and the initial signal std vs depth on a log scale."""
+    plt = pyplot()
+    cfg = result.config
+    labels = list(dict.fromkeys(r.label for r in result.rows))
+    palette = colors_for(labels)
+    fig, (acc_ax, sig_ax) = plt.subplots(1, 2, figsize=(10.5, 4.2), layout="constrained")
+    for k, label in enumerate(labels):
+        c = palette[k]
+        d, mean, low, high = _per_depth(result, label, "accuracy")
+        acc_ax.plot(d, mean, marker="o", ms=4, lw=1.8, color=c, label=label)
+        if cfg.seeds > 1:
+            acc_ax.fill_between(d, low, high, color=c, alpha=0.2, lw=0)
+        deepest = result.deepest(label)
+        if deepest is not None:
+            acc_ax.plot(
+                [deepest], [result.accuracy(label)[deepest]], marker="o", ms=11, mfc="none", mec=c, mew=1.6
+            )
+        scale = result.depth_scale.get(label)
+        if scale is not None and math.isfinite(scale):
+            acc_ax.axvline(scale, color=c, ls=":", lw=1.3)
+        d, mean, low, high = _per_depth(result, label, "init_signal_std")
+        pos = [v if v > 0 else math.nan for v in mean]
+        sig_ax.plot(d, pos, marker="o", ms=4, lw=1.8, color=c, label=label)
+        if cfg.seeds > 1:
+            sig_ax.fill_between(d, [v if v > 0 else math.nan for v in low], high, color=c, alpha=0.2, lw=0)
+    acc_ax.axhline(cfg.threshold, color="0.4", ls="--", lw=1.0)
+    acc_ax.set_xlabel("depth (the model's {depth})")
+    acc_ax.set_ylabel("test accuracy")
+    acc_ax.set_ylim(0.0, 1.0)
+    acc_ax.set_title(
+        f"test accuracy after {cfg.iterations} iterations (ring: deepest above {cfg.threshold:g};"
+        " dotted: 6 ξ_c)",
+        fontsize=9.5,
+    )
+    acc_ax.grid(True, alpha=0.3)
+    acc_ax.legend(fontsize=8, frameon=False)
+    sig_ax.set_yscale("log")
+    sig_ax.set_xlabel("depth (the model's {depth})")
+    sig_ax.set_ylabel("std at initialization (log scale)")
+    sig_ax.set_title("signal std at initialization (last stream / hidden activation)", fontsize=9.5)
+    sig_ax.grid(True, which="major", alpha=0.3)
+    fig.suptitle(
+        f"{cfg.model} on {cfg.dataset}: {cfg.optimizer} lr {cfg.lr:g}, batch {cfg.batch_size}, "
+        f"{cfg.seeds} seed{'s' if cfg.seeds > 1 else ''} per init"
+        + (" (stopped early)" if result.partial else ""),
+        fontsize=10,
+    )
+    return fig
