@@ -1,44 +1,50 @@
-"""How fast does initlab train the classic MNIST comparison? (``make bench``; never run as a test.)
+"""How fast does initlab train ensembles? (``make bench``; never run as a test.)
 
-In one run, on this machine, it measures
+In one run, single-threaded (``torch.set_num_threads(1)``; ``--threads`` to change), on real MNIST:
 
-* the classic workload -- 3 models (std=0.01, Xavier = lecun_normal, He) of 784-100-100-100-100-10
-  ReLU, 2000 SGD iterations, batch 128 -- trained by
-  (a) initlab's trainer (all models as one stacked computation),
-  (b) a plain per-model PyTorch loop (nn.Sequential, F.cross_entropy, torch.optim.SGD), and
-  (c) a straightforward NumPy float64 implementation in the style of the classic study;
-* the machine's float32 matrix-multiply rate (a large square matmul, best of several) and the
-  workload's FLOP count, hence the fraction of that rate each implementation achieves;
-* a sweep of 30 models (10 specs x 3 seeds) with (a), against (b)'s time per model;
-* the sweep's *matmul ceiling*: the matmuls of one training step alone -- the engine's shapes,
-  layouts and BLAS calls, nothing between them (no activation, loss or batch sampling) -- timed the
-  same way, so the printout separates what the matmul kernels reach on these shapes from what the
-  rest of a step costs.
+1. **classic** -- 5 models of the classic MLP (784-100x4-10 ReLU, SGD lr 0.01, batch 128) trained
+   by each backend (the engine's fast path, the default autograd backend) and by the plain
+   per-model loop (each model its own ``nn.Module`` and ``torch.optim.SGD``, the same batches);
+2. **sweep** -- 30 models of the same MLP (10 specs x 3 seeds), the same three;
+3. **cnn** -- 8 models of ``cnn(depth=6, channels=32)`` (batch 128, ``--conv-iterations`` steps):
+   the ensemble (autograd; convs under vmap are grouped convolutions) against the plain loop;
+4. **resnet** -- 4 models of ``resnet(depth=20)`` (batch 128), the same two;
+5. **many models** -- one ensemble of the classic MLP on ``--device`` (``cuda`` on a GPU machine:
+   ``--many 1000`` models or more; on the CPU a small one), time per model and the FLOP rate
+   achieved against the device's own large-matmul rate (and, on CUDA, against the card's nominal
+   FP32 peak where the script knows it).
 
-All three see the same batches from the same initial weights, so their final losses agree (printed
-as a check). Times are training only: no evaluation, data already in memory.
+FLOPs are counted by ``torch.utils.flop_counter.FlopCounterMode`` on one training step (forward and
+backward) of one plain model. The machine's float32 matmul rate (a large square matmul, best of
+several) is the reference "peak" on the CPU. Times are training only (``TrainResult.train_seconds``:
+the final evaluation excluded); each figure is the best of ``--repeats`` interleaved rounds, and the
+load average is printed beside them (other processes on a shared machine skew every time).
 
-    python benchmarks/train_speed.py [--iterations 2000] [--repeats 1] [--threads N]
+    python benchmarks/train_speed.py [--iterations 300] [--repeats 1] [--threads 1] [--device cpu]
+                                     [--many 20] [--json out.json]
 """
 
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import os
 import time
+from collections.abc import Callable
+from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
 
 from initlab import load_dataset
-from initlab.ensemble.stack import Stack
+from initlab.core.device import resolve_device
+from initlab.data import Dataset
+from initlab.ensemble import Ensemble, model_factory
 from initlab.train import TrainConfig, train
 
-WIDTHS = [784, 100, 100, 100, 100, 10]
-CLASSIC = ["std=0.01: normal(std=0.01)", "Xavier: lecun_normal", "He: he_normal"]
+CLASSIC = "mlp(layers=4, width=100)"
 SWEEP = [
     "normal(std=0.01)",
     "lecun_normal",
@@ -52,259 +58,243 @@ SWEEP = [
     "trunc_normal(std=0.05)",
 ]
 BATCH, LR = 128, 0.01
+#: nominal dense FP32 (non-tensor-core) peaks, TFLOP/s, of cards this may run on
+NOMINAL_FP32 = {"H200": 67.0, "H100": 67.0, "A100": 19.5, "L4": 30.3, "A10": 31.2, "T4": 8.1}
 
 
-def flops_per_model_step(widths: list[int], batch: int) -> int:
-    """Matmul FLOPs of one SGD step of one model: forward, weight and input gradients (none into x)."""
-    macs = [i * o for i, o in itertools.pairwise(widths)]
-    return 2 * batch * (2 * sum(macs) + sum(macs[1:]))
-
-
-def matmul_rate(n: int = 4096, repeats: int = 5) -> float:
-    """Best float32 ``(n, n) @ (n, n)`` rate in GFLOP/s."""
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    a @ b  # warm-up
+def matmul_rate(device: torch.device, n: int = 4096, repeats: int = 5) -> float:
+    """Best float32 ``(n, n) @ (n, n)`` rate on ``device``, GFLOP/s."""
+    a = torch.randn(n, n, device=device)
+    b = torch.randn(n, n, device=device)
     best = float("inf")
-    for _ in range(repeats):
+    for _ in range(repeats + 1):
+        _sync(device)
         t = time.perf_counter()
         a @ b
+        _sync(device)
         best = min(best, time.perf_counter() - t)
     return 2 * n**3 / best / 1e9
 
 
-def matmul_ceiling(M: int, widths: list[int], batch: int, steps: int) -> float:
-    """Seconds for ``steps`` training steps of ``M`` models doing only their matmuls.
-
-    The same calls, shapes and layouts as :mod:`initlab.train._engine`: layer 0 one
-    ``(M*H, D+1) @ (D+1, B)`` mm and its weight gradient one ``(M*H, B) @ (B, D+1)`` addmm into the
-    parameters; every later layer a ``(M, out, in+1) @ (M, in+1, B)`` bmm forward, a
-    ``(M, in, out) @ (M, out, B)`` bmm backward and a ``(M, out, B) @ (M, B, in+1)`` baddbmm into
-    the parameters. Nothing else runs, so this bounds what any step built on these kernels reaches.
-    """
-    g = torch.Generator().manual_seed(0)
-    D, L = widths[0], len(widths) - 1
-    packs = [
-        torch.randn(M, o, i + 1, generator=g) * 0.05 for i, o in itertools.pairwise(widths)
-    ]  # (M, out, in+1)
-    w0 = packs[0].view(M * widths[1], D + 1)  # (M*H, D+1)
-    w_t = [p[:, :, :i].transpose(1, 2) for p, i in zip(packs, widths, strict=False)]  # (M, in, out)
-    x1 = torch.rand(batch, D + 1, generator=g)  # (B, D+1)
-    z = [torch.empty(M, o, batch) for o in widths[1:]]  # (M, out, B)
-    z0 = z[0].view(M * widths[1], batch)  # (M*H, B)
-    h = [torch.rand(M, w + 1, batch, generator=g) for w in widths[1:-1]]  # (M, H+1, B)
-    h_t = [t.transpose(1, 2) for t in h]  # (M, B, H+1)
-    dprev = [torch.rand(M, w, batch, generator=g) for w in widths[1:-1]]  # (M, H, B)
-    alpha = -1e-6  # keeps the parameters (and the rate) steady over many steps
-
-    def step() -> None:
-        torch.mm(w0, x1.T, out=z0)
-        for layer in range(1, L):
-            torch.bmm(packs[layer], h[layer - 1], out=z[layer])
-        dz = z[L - 1]
-        for layer in range(L - 1, 0, -1):
-            torch.bmm(w_t[layer], dz, out=dprev[layer - 1])
-            packs[layer].baddbmm_(dz, h_t[layer - 1], alpha=alpha)
-            dz = dprev[layer - 1]
-        w0.addmm_(dz.view(M * widths[1], batch), x1, alpha=alpha)
-
-    for _ in range(10):
-        step()
-    t = time.perf_counter()
-    for _ in range(steps):
-        step()
-    return time.perf_counter() - t
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
 
 
-def batches(n: int, iterations: int, seed: int) -> list[torch.Tensor]:
-    """The batch indices the trainer draws: ``torch.randint`` from a generator seeded with ``seed``."""
-    g = torch.Generator().manual_seed(seed)
-    return [torch.randint(n, (BATCH,), generator=g) for _ in range(iterations)]
+def step_flops(spec: str) -> int:
+    """FLOPs of one SGD step (forward + backward) of one plain model of ``spec`` on a batch of 128."""
+    model = model_factory(spec)()
+    x = torch.rand(BATCH, 784)
+    y = torch.randint(10, (BATCH,))
+    with FlopCounterMode(display=False) as counter:
+        F.cross_entropy(model(x), y).backward()
+    return int(counter.get_total_flops())
 
 
-def stack_for(specs: list[str], seeds: list[int]) -> Stack:
-    stack = Stack.from_schemes(WIDTHS, "relu", specs, seeds)
-    assert stack.biases is not None
-    with torch.no_grad():
-        for b in stack.biases:
-            b.zero_()
-    return stack
+def ensemble(spec: str, inits: list[str], seeds: list[int], device: torch.device | None = None) -> Ensemble:
+    return Ensemble.from_factory(model_factory(spec), inits, seeds, device=device)
 
 
-def run_initlab(stack: Stack, data: object, iterations: int) -> tuple[float, list[float]]:
-    cfg = TrainConfig(iterations=iterations, batch_size=BATCH, lr=LR, eval_every=0)
-    res = train(stack, data, cfg, generator=torch.Generator().manual_seed(0))  # type: ignore[arg-type]
+def run_backend(
+    spec: str,
+    inits: list[str],
+    seeds: list[int],
+    data: Dataset,
+    T: int,
+    backend: str,
+    device: torch.device | None = None,
+) -> tuple[float, list[float]]:
+    """Seconds of training and final losses, the ensemble trained by ``backend``."""
+    ens = ensemble(spec, inits, seeds, device)
+    cfg = TrainConfig(iterations=T, batch_size=BATCH, lr=LR, eval_every=0, eval_size=100, backend=backend)
+    res = train(ens, data, cfg, generator=torch.Generator().manual_seed(0))
     return res.train_seconds, res.train_loss[-1].tolist()
 
 
 def run_plain(
-    stack: Stack, x: torch.Tensor, y: torch.Tensor, idx: list[torch.Tensor]
+    spec: str, inits: list[str], seeds: list[int], data: Dataset, T: int
 ) -> tuple[float, list[float]]:
-    """(b): one ordinary model after another at each step, autograd and torch.optim.SGD."""
-    models = [stack.to_sequential(m) for m in range(stack.M)]
+    """The plain loop: every model its own module and torch.optim.SGD, on the trainer's batches."""
+    ens = ensemble(spec, inits, seeds)
+    models: list[nn.Module] = [ens.model(m) for m in range(ens.M)]
     opts = [torch.optim.SGD(m.parameters(), lr=LR) for m in models]
-    last = [torch.zeros(())] * len(models)
-    t = time.perf_counter()
-    for i in idx:
-        xb, yb = x[i], y[i]
-        for k, (model, opt) in enumerate(zip(models, opts, strict=True)):
-            loss = F.cross_entropy(model(xb), yb)
-            opt.zero_grad()
-            loss.backward()  # type: ignore[no-untyped-call]
+    g = torch.Generator().manual_seed(0)
+    n = len(data.train_x)
+    losses = [0.0] * len(models)
+    t0 = time.perf_counter()
+    for _ in range(T):
+        idx = torch.randint(n, (BATCH,), generator=g)
+        x, y = data.train_x[idx], data.train_y[idx]
+        for m, (model, opt) in enumerate(zip(models, opts, strict=True)):
+            loss = F.cross_entropy(model(x), y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
             opt.step()
-            last[k] = loss.detach()
-    elapsed = time.perf_counter() - t
-    return elapsed, [float(v) for v in last]
+            losses[m] = float(loss)
+    return time.perf_counter() - t0, losses
 
 
-class NumpyNet:
-    """(c): the classic study's style -- Affine/ReLU layers and softmax-with-loss, float64, by hand."""
-
-    def __init__(self, weights: list[np.ndarray], biases: list[np.ndarray]) -> None:
-        self.W = [w.T.astype(np.float64).copy() for w in weights]  # (in, out), as the study stores them
-        self.b = [b.astype(np.float64).copy() for b in biases]
-
-    def step(self, x: np.ndarray, t: np.ndarray, lr: float) -> float:
-        hs = [x]
-        h = x
-        for k in range(len(self.W)):
-            z = h @ self.W[k] + self.b[k]
-            h = np.maximum(z, 0) if k < len(self.W) - 1 else z
-            hs.append(h)
-        z = h - h.max(axis=1, keepdims=True)
-        e = np.exp(z)
-        p = e / e.sum(axis=1, keepdims=True)
-        n = len(t)
-        loss = float(-np.log(p[np.arange(n), t] + 1e-7).mean())
-        d = p.copy()
-        d[np.arange(n), t] -= 1
-        d /= n
-        for k in range(len(self.W) - 1, -1, -1):
-            dW = hs[k].T @ d
-            db = d.sum(axis=0)
-            if k > 0:
-                d = (d @ self.W[k].T) * (hs[k] > 0)
-            self.W[k] -= lr * dW
-            self.b[k] -= lr * db
-        return loss
-
-
-def run_numpy(stack: Stack, x: np.ndarray, y: np.ndarray, idx: list[np.ndarray]) -> tuple[float, list[float]]:
-    assert stack.biases is not None
-    nets = [
-        NumpyNet(
-            [w[m].detach().numpy() for w in stack.weights],
-            [b[m].detach().numpy() for b in stack.biases],
-        )
-        for m in range(stack.M)
-    ]
-    last = [0.0] * len(nets)
-    t = time.perf_counter()
-    for i in idx:
-        xb, yb = x[i], y[i]
-        for k, net in enumerate(nets):
-            last[k] = net.step(xb, yb, LR)
-    return time.perf_counter() - t, last
+def best(rounds: list[tuple[float, list[float]]]) -> tuple[float, list[float]]:
+    return min(rounds, key=lambda r: r[0])
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--iterations", type=int, default=2000)
-    ap.add_argument("--repeats", type=int, default=3, help="rounds (a, b, c, sweep, matmul); best of each")
-    ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
-    ap.add_argument("--skip-numpy", action="store_true", help="skip (c), the slowest")
-    ap.add_argument("--json", default=None, help="also write the figures to this JSON file")
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--iterations", type=int, default=300, help="SGD steps of the MLP workloads")
+    ap.add_argument(
+        "--conv-iterations", type=int, default=20, help="SGD steps of the cnn and resnet workloads"
+    )
+    ap.add_argument("--repeats", type=int, default=1, help="interleaved rounds; the best is kept")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--device", default="cpu", help="device of the many-models section (cpu, cuda, auto)")
+    ap.add_argument(
+        "--many",
+        type=int,
+        default=None,
+        help="models in the many-models ensemble (default 1000 on CUDA, 20 on the CPU)",
+    )
+    ap.add_argument("--many-iterations", type=int, default=None, help="its steps (default 50; 20 on the CPU)")
+    ap.add_argument(
+        "--skip", default="", help="comma-separated sections to skip: classic,sweep,cnn,resnet,many"
+    )
+    ap.add_argument("--json", help="also write the figures to this file")
     args = ap.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    torch.set_num_threads(args.threads)
+    skip = set(filter(None, args.skip.split(",")))
     T = args.iterations
-    load0 = os.getloadavg()[0]
     data = load_dataset("mnist")
-    x, y = data.train_x, data.train_y
-    idx = batches(len(x), T, 0)
-    xn, yn = x.numpy(), y.numpy()
-    idn = [i.numpy() for i in idx]
-    fl = flops_per_model_step(WIDTHS, BATCH)
-    threads = torch.get_num_threads()
-    print(f"torch {torch.__version__}, {threads} threads, numpy {np.__version__}; load avg {load0:.2f}")
-    print(f"classic workload: 3 models x {T} iterations x batch {BATCH}: {fl * 3 * T / 1e9:.0f} GFLOP")
-
-    specs3, seeds3 = CLASSIC, [0, 0, 0]
-    specs30 = [s for s in SWEEP for _ in range(3)]
-    seeds30 = [j for _ in SWEEP for j in range(3)]
-    # Rounds interleave the implementations, so that a burst of load elsewhere hits one round of all
-    # of them rather than all rounds of one; each figure is the best round.
-    rounds: dict[str, list[tuple[float, list[float]]]] = {
-        k: [] for k in ("peak", "a", "b", "c", "sweep", "ceiling")
+    load0 = os.getloadavg()[0]
+    cpu = torch.device("cpu")
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), {T} iterations, "
+        f"load average {load0:.2f}"
+    )
+    peak = matmul_rate(cpu)
+    print(f"CPU float32 matmul rate (4096^3, best of 5): {peak:.1f} GFLOP/s")
+    sweep_inits = [s for s in SWEEP for _ in range(3)]
+    sweep_seeds = [j for _ in SWEEP for j in range(3)]
+    workloads: dict[str, tuple[str, list[str], list[int], tuple[str, ...]]] = {
+        "classic": (
+            CLASSIC,
+            ["std=0.01: normal(std=0.01)", "lecun_normal", "he_normal", "xavier_normal", "torch_default"],
+            [0] * 5,
+            ("engine", "autograd", "plain"),
+        ),
+        "sweep": (CLASSIC, sweep_inits, sweep_seeds, ("engine", "autograd", "plain")),
+        "cnn": ("cnn(depth=6, channels=32)", ["he_normal"] * 8, list(range(8)), ("autograd", "plain")),
+        "resnet": ("resnet(depth=20)", ["he_normal"] * 4, list(range(4)), ("autograd", "plain")),
     }
+    runners: dict[str, Callable[..., tuple[float, list[float]]]] = {
+        "engine": lambda *a: run_backend(*a, "engine"),
+        "autograd": lambda *a: run_backend(*a, "autograd"),
+        "plain": run_plain,
+    }
+    rounds: dict[tuple[str, str], list[tuple[float, list[float]]]] = {}
+    for name, (spec, inits, seeds, ways) in workloads.items():  # warm-up: imports, vmap, allocators
+        if name not in skip:
+            for way in ways:
+                runners[way](spec, inits[:2], seeds[:2], data, 2)
     for r in range(args.repeats):
-        rounds["peak"].append((matmul_rate(), []))
-        rounds["a"].append(run_initlab(stack_for(specs3, seeds3), data, T))
-        rounds["b"].append(run_plain(stack_for(specs3, seeds3), x, y, idx))
-        if not args.skip_numpy:
-            rounds["c"].append(run_numpy(stack_for(specs3, seeds3), xn, yn, idn))
-        rounds["sweep"].append(run_initlab(stack_for(specs30, seeds30), data, T))
-        rounds["ceiling"].append((matmul_ceiling(30, WIDTHS, BATCH, T), []))
-        times = "  ".join(f"{k} {v[-1][0]:.2f}" for k, v in rounds.items() if v and k != "peak")
-        print(f"round {r + 1}: matmul {rounds['peak'][-1][0]:.0f} GFLOP/s; seconds: {times}")
-    peak = max(v for v, _ in rounds["peak"])
-    ta, la = min(rounds["a"])
-    tb, lb = min(rounds["b"])
-    tc, lc = min(rounds["c"]) if rounds["c"] else (float("nan"), [float("nan")] * 3)
-    ts, _ = min(rounds["sweep"])
-    tm, _ = min(rounds["ceiling"])
-    work3 = fl * 3 * T
-    print(f"float32 matmul rate (4096^3, best of all rounds): {peak:.0f} GFLOP/s; the classic workload's "
-          f"arithmetic alone takes {work3 / peak / 1e9:.2f} s at that rate")  # fmt: skip
-    work30 = fl * 30 * T
-
-    def row(name: str, secs: float, work: float, models: int) -> str:
-        rate = work / secs / 1e9
-        share = 100 * rate / peak
-        return f"{name:<44} {secs:8.2f} s {secs / models:7.3f} s/model {rate:7.1f} GFLOP/s {share:5.1f}%"
-
+        for name, (spec, inits, seeds, ways) in workloads.items():
+            if name in skip:
+                continue
+            steps = args.conv_iterations if name in ("cnn", "resnet") else T
+            for way in ways:
+                rounds.setdefault((name, way), []).append(runners[way](spec, inits, seeds, data, steps))
+                print(f"round {r + 1}: {name:<7} {way:<8} {rounds[name, way][-1][0]:8.2f} s", flush=True)
+    doc: dict[str, Any] = {"threads": torch.get_num_threads(), "iterations": T, "cpu_matmul_gflops": peak}
+    checks: list[tuple[str, float, float]] = []
     print()
-    print(f"{'implementation':<44} {'time':>10} {'per model':>15} {'rate':>15} {'of matmul':>9}")
-    print(row("(a) initlab trainer, 3 models", ta, work3, 3))
-    print(row("(b) plain PyTorch loop, 3 models", tb, work3, 3))
-    if not args.skip_numpy:
-        print(row("(c) NumPy float64, study style, 3 models", tc, work3, 3))
-    print(row("(a) initlab trainer, 30 models (10 x 3 seeds)", ts, work30, 30))
-    print(row("    its matmuls alone (the ceiling)", tm, work30, 30))
-    print(f"the sweep runs at {100 * tm / ts:.0f}% of its matmul ceiling; the rest of a step (activations, "
-          f"loss, batch sampling, dispatch) is {100 * (ts - tm) / ts:.0f}% of its time")  # fmt: skip
+    print(
+        f"{'workload':<8} {'models':>6} {'way':<9} {'time':>8} {'per model':>11} {'GFLOP/s':>8} "
+        f"{'of matmul':>9}  "
+        "final loss (first models)"
+    )
+    for name, (spec, inits, _, ways) in workloads.items():
+        if name in skip:
+            continue
+        fl = step_flops(spec)
+        M = len(inits)
+        steps = args.conv_iterations if name in ("cnn", "resnet") else T
+        times = {}
+        for way in ways:
+            secs, losses = best(rounds[name, way])
+            times[way] = secs
+            rate = fl * M * steps / secs / 1e9
+            print(
+                f"{name:<8} {M:>6} {way:<9} {secs:7.2f}s {secs / M:10.3f}s {rate:8.1f} "
+                f"{100 * rate / peak:8.1f}%  "
+                f"{[round(v, 4) for v in losses[:3]]}"
+            )
+        doc[name] = {"spec": spec, "models": M, "steps": steps, "flops_per_model_step": fl, "seconds": times}
+        fastest = min(times.values())
+        if "engine" in times:
+            checks.append(
+                (
+                    f"{name}: fastest / autograd (target: autograd within 1.3x)",
+                    fastest / times["autograd"],
+                    1 / 1.3,
+                )
+            )
+            print(
+                f"{'':<8} engine {times['plain'] / times['engine']:.2f}x and autograd "
+                f"{times['plain'] / times['autograd']:.2f}x faster than the plain loop; "
+                f"autograd takes {times['autograd'] / times['engine']:.2f}x the engine's time"
+            )
+        else:
+            checks.append(
+                (
+                    f"{name}: plain / ensemble time per model (target 1.5x)",
+                    times["plain"] / times["autograd"],
+                    1.5,
+                )
+            )
+            print(
+                f"{'':<8} the ensemble takes {times['plain'] / times['autograd']:.2f}x less time per model "
+                "than the plain loop"
+            )
+    if "many" not in skip:
+        dev = resolve_device(args.device)
+        many = args.many or (1000 if dev.type == "cuda" else 20)
+        steps = args.many_iterations or (50 if dev.type == "cuda" else 20)
+        fl = step_flops(CLASSIC)
+        dev_peak = matmul_rate(dev)
+        way = "autograd" if dev.type != "cpu" else "auto"
+        run_backend(CLASSIC, ["he_normal"] * many, list(range(many)), data, 2, way, dev)  # warm-up
+        secs, _ = run_backend(CLASSIC, ["he_normal"] * many, list(range(many)), data, steps, way, dev)
+        rate = fl * many * steps / secs / 1e9
+        name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else "CPU"
+        nominal = next((v for k, v in NOMINAL_FP32.items() if k in name), None)
+        print()
+        print(
+            f"many models on {dev} ({name}): {many} classic models x {steps} steps in {secs:.2f} s, "
+            f"{1e3 * secs / many / steps:.3f} ms per model-step, {rate:.1f} GFLOP/s = "
+            f"{100 * rate / dev_peak:.1f}% of the device's measured float32 matmul rate "
+            f"({dev_peak:.0f} GFLOP/s)"
+            + (
+                f", {100 * rate / (1e3 * nominal):.1f}% of the card's nominal FP32 peak ({nominal} TFLOP/s)"
+                if nominal
+                else ""
+            )
+        )
+        doc["many"] = {
+            "device": str(dev),
+            "name": name,
+            "models": many,
+            "steps": steps,
+            "seconds": secs,
+            "gflops": rate,
+            "device_matmul_gflops": dev_peak,
+            "nominal_fp32_tflops": nominal,
+        }
     print()
-    print("final training losses (same batches, same initial weights):")
-    for name, losses in (("a", la), ("b", lb), ("c", lc)):
-        print(f"  ({name}) {[round(v, 4) for v in losses]}")
-    per_b, per_s = tb / 3, ts / 30
-    checks = [
-        ("classic: (a) >= 3x faster than (c)", tc / ta, 3.0),
-        ("classic: (a) >= 1.25x faster than (b)", tb / ta, 1.25),
-        ("sweep: >= 70% of the matmul rate", work30 / ts / 1e9 / peak, 0.70),
-        ("sweep: time per model >= 1.5x lower than (b)'s", per_b / per_s, 1.5),
-    ]
-    print()
-    for name, got, want in checks:
-        ok = "ok  " if got >= want else "MISS"
-        print(f"  [{ok}] {name}: {got:.2f} (target {want:g})")
+    for label, got, want in checks:
+        print(f"  [{'ok  ' if got >= want else 'MISS'}] {label}: {got:.2f} (target >= {want:.2f})")
     load1 = os.getloadavg()[0]
     print(f"load average at start {load0:.2f}, at end {load1:.2f} (other processes skew the times)")
+    doc["checks"] = {label: got for label, got, _ in checks}
+    doc["load_average"] = [load0, load1]
     if args.json:
-        doc = {
-            "threads": torch.get_num_threads(),
-            "matmul_gflops": peak,
-            "flops_per_model_step": fl,
-            "iterations": T,
-            "seconds": {
-                "initlab_3": ta,
-                "plain_torch_3": tb,
-                "numpy_3": tc,
-                "initlab_30": ts,
-                "matmuls_only_30": tm,
-            },
-            "checks": {name: got for name, got, _ in checks},
-            "load_average": [load0, load1],
-        }
         with open(args.json, "w") as fh:
             json.dump(doc, fh, indent=2)
 

@@ -98,7 +98,7 @@ def test_flags_reach_the_study(tmp_path: Path) -> None:
         (["--iterations", "0"], "iterations must be >= 1, got 0"),
         (["--batch-size", "-3"], "batch_size must be >= 1, got -3"),
         (["--lr", "0"], "learning rate must be a positive number"),
-        (["--optimizer", "adamw"], "unknown optimizer 'adamw' (did you mean: adam"),
+        (["--optimizer", "adamm"], "unknown optimizer 'adamm' (did you mean: adam"),
         (["--init", "he_nrmal"], "unknown scheme 'he_nrmal'"),
         (["--iterations", "ten"], "invalid int value"),
     ],

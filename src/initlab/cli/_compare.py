@@ -49,8 +49,11 @@ def memory(cfg: CompareConfig) -> int:
     """Peak bytes, roughly: every model's weights (with optimizer state) and the activations of a
     mini-batch or of the 10,000-image test set (the larger), 784 inputs and 10 classes."""
     models = len(cfg.inits) * cfg.seeds
-    weights = 784 * cfg.width + cfg.width**2 * (cfg.layers - 1) + 10 * cfg.width
     rows = max(cfg.batch_size, 10_000)
+    if cfg.model is not None:  # any family: its parameters and module outputs, counted on the meta device
+        weights, acts = cfg.sizes()
+        return 4 * models * (4 * weights + 3 * rows * acts)
+    weights = 784 * cfg.width + cfg.width**2 * (cfg.layers - 1) + 10 * cfg.width
     return 4 * models * (4 * weights + 3 * rows * cfg.width * cfg.layers)
 
 
@@ -59,8 +62,9 @@ COMMAND = StudyCommand(
     config=CompareConfig,
     run=compare_study.run,
     help="train one network from several inits on MNIST (the classic comparison), many models at once",
-    description="Train the same MLP from several initializations (all models at once, on the same "
-    "mini-batches) and compare training loss and test accuracy. Defaults reproduce the classic "
+    description="Train the same network (the classic MLP, or any --model) from several "
+    "initializations (all models at once, on the same mini-batches) and compare training loss "
+    "and test accuracy. Defaults reproduce the classic "
     "MNIST comparison: 784-100-100-100-100-10 ReLU, biases zero, inits std=0.01, 'Xavier' "
     "(= lecun_normal, std 1/sqrt(n), as in the study) and He, SGD lr 0.01, batch 128 drawn with "
     "replacement, 2000 iterations.",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+from ..data import dataset_info
 from ..studies import symmetry as symmetry_study
 from ..studies.symmetry import SymmetryResult
 from ..studies.symmetry_findings import SymmetryFacts, explain
@@ -53,9 +54,14 @@ def memory(cfg: symmetry_study.SymmetryConfig) -> int:
     """Peak bytes, roughly: every case's weights (with optimizer state) and the activations of a
     mini-batch or of the 10,000-image test set (the larger), 784 inputs and 10 classes."""
     cases = max(len(cfg.cases), 4)  # no --case: the four default cases
-    weights = 784 * cfg.width + cfg.width**2 * (cfg.layers - 1) + 10 * cfg.width
+    layers, width = cfg.layers, cfg.width
+    if cfg.model is not None:
+        info = dataset_info(cfg.dataset)
+        params = cfg.factory(info.image_shape, len(info.classes)).params
+        layers, width = int(params["layers"]), int(params["width"])
+    weights = 784 * width + width**2 * (layers - 1) + 10 * width
     rows = max(cfg.batch_size, cfg.rank_batch, 10_000)
-    return 4 * cases * (4 * weights + 3 * rows * cfg.width * cfg.layers)
+    return 4 * cases * (4 * weights + 3 * rows * width * layers)
 
 
 COMMAND = StudyCommand(

@@ -1,7 +1,8 @@
 """The ``compare`` study: train the same network from several initializations and compare.
 
 Defaults reproduce the classic comparison (the MNIST experiment of the well-known textbook study of
-weight initialization): a 784-100-100-100-100-10 ReLU network, biases zero, trained from three
+weight initialization): a 784-100-100-100-100-10 ReLU network (``mlp(layers=4, width=100)``; any
+model family or ``MOD:FACTORY`` with ``model``), biases zero, trained from three
 initializations -- ``normal(std=0.01)``, "Xavier" and He -- with plain SGD (lr 0.01) on mini-batches
 of 128 drawn with replacement, for 2000 iterations. The study's "Xavier" is std ``1/sqrt(n)`` with
 ``n`` the fan-in, which is ``lecun_normal`` (Glorot & Bengio's own rule averages fan-in and fan-out:
@@ -12,6 +13,13 @@ Seeds (:mod:`initlab.core.seeds`): init spec ``i`` with replicate ``j`` (``j < s
 spec, so specs of one family differ only by their scale at equal seeds, and ``(spec, seed)`` gives
 the same initial weights as in ``probe`` and ``symmetry``. Batches come from the ``batches`` stream
 of ``seed``, and every model sees the same batches: ``seeds`` varies the initial weights only.
+
+Models: ``model`` is a family spec (:func:`initlab.ensemble.model_factory`) or ``MOD:FACTORY``;
+without it the model is the classic MLP ``mlp(layers=LAYERS, width=WIDTH)``, sized by ``layers`` and
+``width`` (the study's traditional settings, which describe that default only: with ``model`` they
+must stay at their defaults). All models are one :class:`~initlab.ensemble.Ensemble` on ``device``,
+trained by :func:`initlab.train.train` (on the CPU a dense MLP takes the engine's fast path,
+bit-identical to the trainer before ensembles).
 """
 
 from __future__ import annotations
@@ -26,14 +34,15 @@ from torch import Tensor
 
 from ..activations import activation
 from ..core import html
+from ..core.device import resolve_device
 from ..core.errors import InitlabError
 from ..core.io import to_jsonable
 from ..core.seeds import check_seed, generator, weight_seeds
 from ..data import Dataset, dataset_info, load_dataset
-from ..ensemble import Stack
+from ..ensemble import Ensemble, ModelFactory, Stack, model_factory
 from ..measure.series import moving_average, sample_std
 from ..schemes import Scheme, scheme
-from ..train import OPTIMIZERS, SAMPLINGS, TrainConfig, TrainResult, train
+from ..train import OPTIMIZERS, SAMPLINGS, TrainConfig, TrainResult, dense_mlp, train
 from .config import Progress, ShouldStop, check_labels, configure, dataset_for, figure_error, option
 from .display import card
 from .progress import progress_bar
@@ -53,9 +62,15 @@ class CompareConfig:
     """Everything that defines a compare run (the ``initlab compare`` flags, one to one)."""
 
     dataset: str = option("mnist", "mnist (bundled), fashion-mnist or kmnist")
-    layers: int = option(4, "hidden layers")
-    width: int = option(100, "units per hidden layer")
-    activation: str = option("relu", "activation")
+    model: str | None = option(
+        None,
+        "model family spec, e.g. 'cnn(depth=6, channels=32)', or PACKAGE.MODULE:FACTORY",
+        metavar="SPEC",
+        default_text="mlp(layers=LAYERS, width=WIDTH)",
+    )
+    layers: int = option(4, "hidden layers of the default mlp (with --model: give them in the spec)")
+    width: int = option(100, "units per hidden layer of the default mlp")
+    activation: str = option("relu", "activation (of the families that have one)")
     inits: tuple[str, ...] = option(
         DEFAULT_INITS,
         "init spec, repeatable, optionally labelled 'label: spec'",
@@ -74,11 +89,17 @@ class CompareConfig:
     iterations: int = option(2000, "SGD steps")
     batch_size: int = option(128, "mini-batch size")
     lr: float = option(0.01, "learning rate")
-    optimizer: str = option("sgd", ", ".join(OPTIMIZERS))
+    optimizer: str = option(
+        "sgd",
+        f"{', '.join(OPTIMIZERS)}, or a per-model torch.optim class with arguments: 'RMSprop(alpha=0.9)'",
+    )
     momentum: float = option(0.9, "momentum for --optimizer momentum")
+    clip: float | None = option(None, "clip each model's gradient to this global norm", default_text="none")
     sampling: str = option("replacement", f"{' or '.join(SAMPLINGS)} (replacement is the study's)")
     eval_every: int = option(200, "test-set evaluation period")
     smooth: int = option(25, "moving-average window (iterations) for figures and the final training loss")
+    device: str = option("cpu", "cpu, cuda, cuda:N, mps or auto")
+    backend: str = option("auto", "training backend: auto, autograd or engine (dense MLPs on the CPU)")
 
     def data_name(self) -> str:
         return self.dataset
@@ -100,10 +121,51 @@ class CompareConfig:
             raise InitlabError(f"layers (hidden layers) must be >= 0, got {self.layers}")
         if self.bias not in BIAS_MODES:
             raise InitlabError(f"unknown bias mode {self.bias!r}; use one of {', '.join(BIAS_MODES)}")
-        dataset_info(self.dataset)
+        info = dataset_info(self.dataset)
         activation(self.activation)
         check_labels(self.inits, "--init")
         self.train_config().validate()
+        if self.model is not None:
+            if (self.layers, self.width) != (4, 100):
+                raise InitlabError(
+                    "--layers and --width size the default mlp; with --model give the sizes in the spec, "
+                    f"e.g. 'mlp(layers={self.layers}, width={self.width})'"
+                )
+            if self.bias == "none":
+                raise InitlabError("bias none is for the default mlp; with --model say it in the spec")
+        self.factory(info.image_shape, len(info.classes))
+        resolve_device(self.device)
+
+    def model_spec(self) -> str:
+        """The model as a spec: ``model``, or the classic ``mlp(layers=LAYERS, width=WIDTH)``."""
+        if self.model is not None:
+            return self.model
+        bias = "" if self.bias != "none" else ", bias=false"
+        return f"mlp(layers={self.layers}, width={self.width}{bias})"
+
+    def sizes(self) -> tuple[int, int]:
+        """Per model: parameters, and activation values per sample (all module outputs), counted on
+        the ``meta`` device (no memory, no randomness) -- for the memory estimate before a run."""
+        info = dataset_info(self.dataset)
+        factory = self.factory(info.image_shape, len(info.classes))
+        acts = [0]
+        with torch.device("meta"):
+            model = factory()
+            hooks = [
+                m.register_forward_hook(lambda _m, _i, out: acts.__setitem__(0, acts[0] + _numel(out)))
+                for m in model.modules()
+                if not list(m.children())
+            ]
+            model(torch.zeros(1, math.prod(info.image_shape)))
+            for h in hooks:
+                h.remove()
+        return sum(p.numel() for p in model.parameters()), acts[0]
+
+    def factory(self, image_shape: tuple[int, ...], classes: int) -> ModelFactory:
+        """The model factory for images of ``image_shape`` (one channel) and ``classes`` classes."""
+        return model_factory(
+            self.model_spec(), in_shape=(1, *image_shape), classes=classes, activation=self.activation
+        )
 
     def schemes(self) -> list[Scheme]:
         return [scheme(s) for s in self.inits]
@@ -115,8 +177,10 @@ class CompareConfig:
             lr=self.lr,
             optimizer=self.optimizer,
             momentum=self.momentum,
+            clip=self.clip,
             sampling=self.sampling,
             eval_every=self.eval_every,
+            backend=self.backend,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -130,18 +194,27 @@ class CompareResult:
     """A finished (or interrupted) compare run: models in order spec-major, seed-minor."""
 
     config: CompareConfig
-    widths: list[int]
+    widths: list[int] | None  #: the dense MLP's widths; None for other models
     labels: list[str]  #: per spec
     specs: list[str]  #: per spec, canonical
     model_spec: list[int]  #: per model: index into labels/specs
     model_seed: list[int]  #: per model: its init seed
     train: TrainResult
     dataset: dict[str, Any] = field(default_factory=dict)
-    stack: Stack | None = None  #: the trained models (not part of ``to_dict``)
+    ensemble: Ensemble | None = None  #: the trained models (not part of ``to_dict``)
+    model: str = ""  #: the model's canonical spec
+    classes: int = 10
 
     @property
     def partial(self) -> bool:
         return self.train.interrupted
+
+    @property
+    def stack(self) -> Stack | None:
+        """The trained models as a :class:`~initlab.ensemble.Stack` (a CPU copy), when they are dense MLPs."""
+        ens = self.ensemble
+        plan = dense_mlp(ens) if ens is not None else None
+        return plan.stack(ens) if ens is not None and plan is not None else None
 
     _FIGURES: ClassVar[tuple[str, ...]] = ("compare",)
 
@@ -214,7 +287,7 @@ class CompareResult:
         ]
         columns = ["init", "spec", "seeds", f"train loss (last {cfg.smooth})", "test accuracy"]
         columns += ["± (seeds)", "diverged"]
-        net = "-".join(str(w) for w in self.widths)
+        net = "-".join(str(w) for w in self.widths) if self.widths is not None else cfg.model_spec()
         facts = [
             f"{self.dataset.get('name', cfg.dataset)}, {net} {cfg.activation}",
             f"{cfg.optimizer} lr {cfg.lr:g}, batch {cfg.batch_size}",
@@ -254,11 +327,14 @@ class CompareResult:
             "train_seconds": tr.train_seconds,
             "eval_seconds": tr.eval_seconds,
             "dataset": self.dataset,
+            "model": self.model,
             "architecture": {
                 "widths": self.widths,
                 "activation": activation(self.config.activation).spec,
                 "bias": self.config.bias,
             },
+            "backend": tr.backend,
+            "device": tr.device,
             "train": tr.config.to_dict(),
             "seed": self.config.seed,
             "seeds": self.config.seeds,
@@ -269,6 +345,16 @@ class CompareResult:
             "summary": self.summary(),
             "runs": runs,
         }
+
+
+def _numel(out: Any) -> int:
+    return (
+        out.numel()
+        if isinstance(out, Tensor)
+        else sum(_numel(o) for o in out)
+        if isinstance(out, tuple)
+        else 0
+    )
 
 
 def _mean(t: Tensor) -> float:
@@ -282,19 +368,29 @@ def smooth(values: Tensor, window: int) -> Tensor:
     return moving_average(values, max(window, 1))
 
 
-def initial_stack(config: CompareConfig, dataset: Dataset) -> Stack:
-    """The untrained models of ``config`` on ``dataset``: spec-major, seed-minor, biases per ``bias``."""
-    schemes = config.schemes()
-    widths = [dataset.features] + [config.width] * config.layers + [dataset.n_classes]
-    specs = [sch for sch in schemes for _ in range(config.seeds)]
-    stack = Stack.from_schemes(
-        widths, config.activation, specs, weight_seeds(config.model_seeds()), bias=config.bias != "none"
+def initial_ensemble(config: CompareConfig, dataset: Dataset) -> Ensemble:
+    """The untrained models of ``config`` on ``dataset``: spec-major, seed-minor, biases per ``bias``
+    (``zeros``: every bias parameter set to 0 after the scheme drew the weights), on ``config.device``."""
+    specs = [sch for sch in config.schemes() for _ in range(config.seeds)]
+    factory = config.factory(dataset.image_shape, dataset.n_classes)
+    ens = Ensemble.from_factory(
+        factory, specs, weight_seeds(config.model_seeds()), device=resolve_device(config.device)
     )
-    if config.bias == "zeros" and stack.biases is not None:
+    if config.bias == "zeros":
         with torch.no_grad():
-            for b in stack.biases:
-                b.zero_()
-    return stack
+            for name, p in ens.params.items():
+                if name.endswith("bias"):
+                    p.zero_()
+    return ens
+
+
+def initial_stack(config: CompareConfig, dataset: Dataset) -> Stack:
+    """:func:`initial_ensemble` as a :class:`~initlab.ensemble.Stack` (the default mlp models only)."""
+    ens = initial_ensemble(config, dataset)
+    plan = dense_mlp(ens)
+    if plan is None:
+        raise InitlabError(f"{config.model_spec()} is not a dense MLP: use initial_ensemble")
+    return plan.stack(ens)
 
 
 def run(
@@ -314,10 +410,11 @@ def run(
     cfg.validate()
     schemes = cfg.schemes()
     ds = dataset if dataset is not None else load_dataset(cfg.dataset)
-    stack = initial_stack(cfg, ds)
+    ens = initial_ensemble(cfg, ds)
+    plan = dense_mlp(ens)
     with progress_bar(progress, "compare") as tick:
         result = train(
-            stack,
+            ens,
             ds,
             cfg.train_config(),
             generator=generator(cfg.seed, "batches"),
@@ -326,7 +423,7 @@ def run(
         )
     return CompareResult(
         config=cfg,
-        widths=stack.widths,
+        widths=plan.widths if plan is not None else None,
         labels=[s.label for s in schemes],
         specs=[s.spec for s in schemes],
         model_spec=[i for i in range(len(schemes)) for _ in range(cfg.seeds)],
@@ -338,7 +435,9 @@ def run(
             "test_examples": len(ds.test_x),
             "files": ds.files,
         },
-        stack=stack,
+        ensemble=ens,
+        model=cfg.factory(ds.image_shape, ds.n_classes).spec,
+        classes=ds.n_classes,
     )
 
 

@@ -84,6 +84,7 @@ class ReproduceConfig:
     seeds: int = option(5, "MNIST comparison: seeds per init")
     batch_size: int = option(128, flag=None)
     lr: float = option(0.01, flag=None)
+    device: str = option("cpu", "cpu, cuda, cuda:N, mps or auto: where the symmetry and MNIST parts train")
 
     def data_name(self) -> str:
         return "mnist"
@@ -125,6 +126,7 @@ class ReproduceConfig:
             batch_size=self.batch_size,
             lr=self.lr,
             inits=COMPARE_INITS,
+            device=self.device,
         )
 
     def symmetry_config(self) -> SymmetryConfig:
@@ -135,6 +137,7 @@ class ReproduceConfig:
             batch_size=self.batch_size,
             lr=self.lr,
             seed=self.seed,
+            device=self.device,
         )
 
     def probe_config(self, act: str, inits: tuple[str, ...], input_dim: int | None) -> ProbeConfig:

@@ -15,6 +15,11 @@ plus the training loss at every iteration and the test accuracy at every evaluat
 Seeds (:mod:`initlab.core.seeds`): every case is drawn from the ``weights`` stream of ``seed`` (so
 ``(spec, seed)`` gives the same initial weights as in ``probe`` and ``compare``), the batches from
 the ``batches`` stream of ``seed``.
+
+Models: the cases are one :class:`~initlab.ensemble.Ensemble` of the ``mlp`` family on ``device``
+-- ``mlp(layers=LAYERS, width=WIDTH)``, or ``model`` (an ``mlp(...)`` spec; the measures are those
+of dense layers, so other families are refused). The observer reads the weights and their gradients
+(``.grad``, before the update) of the logged steps.
 """
 
 from __future__ import annotations
@@ -28,14 +33,15 @@ from torch import Tensor
 
 from ..activations import activation as get_activation
 from ..core import html
+from ..core.device import resolve_device
 from ..core.errors import InitlabError
 from ..core.io import to_jsonable
 from ..core.seeds import check_seed, generator, weight_seeds
-from ..data import Dataset, load_dataset
-from ..ensemble import Stack
+from ..data import Dataset, dataset_info, load_dataset
+from ..ensemble import Ensemble, ModelFactory, Stack, model_factory
 from ..measure import distinct_units, effective_rank
 from ..schemes import scheme
-from ..train import OPTIMIZERS, TrainConfig, train
+from ..train import OPTIMIZERS, DenseMLP, TrainConfig, dense_mlp, train
 from .config import Progress, ShouldStop, check_labels, configure, dataset_for, figure_error, option
 from .display import card
 from .progress import progress_bar
@@ -68,17 +74,26 @@ class SymmetryConfig:
         default_text="zeros, constant(value=0.5), uniform(a=-2, b=2), and he_normal (ReLU family) "
         "or xavier_normal",
     )
-    layers: int = option(4, "hidden layers")
-    width: int = option(100, "units per hidden layer")
+    model: str | None = option(
+        None,
+        "the network, an mlp family spec such as 'mlp(layers=2, width=50)'",
+        metavar="SPEC",
+        default_text="mlp(layers=LAYERS, width=WIDTH)",
+    )
+    layers: int = option(4, "hidden layers of the default mlp (with --model: give them in the spec)")
+    width: int = option(100, "units per hidden layer of the default mlp")
     iterations: int = option(2000, "SGD iterations")
     batch_size: int = option(128, "mini-batch size")
     lr: float = option(0.01, "learning rate")
-    optimizer: str = option("sgd", " or ".join(OPTIMIZERS))
+    optimizer: str = option(
+        "sgd", f"{', '.join(OPTIMIZERS)}, or a per-model torch.optim class with arguments"
+    )
     log_every: int | None = option(None, "measure every N iterations", default_text="iterations/40")
     seed: int = option(0, "seed of the init and the batches")
     dataset: str = option("mnist", "dataset (mnist is shipped with initlab)")
     rank_batch: int = option(500, "test images the effective rank is measured on", flag=None)
     eval_every: int = option(200, "test-set evaluation period", flag=None)
+    device: str = option("cpu", "cpu, cuda, cuda:N, mps or auto")
 
     def data_name(self) -> str:
         return self.dataset
@@ -112,6 +127,29 @@ class SymmetryConfig:
             raise InitlabError(f"log_every must be positive, got {self.every()}")
         check_seed(self.seed)
         self.train_config().validate()
+        if self.model is not None and (self.layers, self.width) != (4, 100):
+            raise InitlabError(
+                "--layers and --width size the default mlp; with --model give the sizes in the spec, "
+                f"e.g. 'mlp(layers={self.layers}, width={self.width})'"
+            )
+        info = dataset_info(self.dataset)
+        factory = self.factory(info.image_shape, len(info.classes))
+        if factory.family != "mlp":
+            raise InitlabError(
+                "symmetry measures the units of dense layers: --model must be an mlp(...) spec, "
+                f"got {factory.spec!r}"
+            )
+        resolve_device(self.device)
+
+    def model_spec(self) -> str:
+        """The model as a spec: ``model``, or ``mlp(layers=LAYERS, width=WIDTH)``."""
+        return self.model if self.model is not None else f"mlp(layers={self.layers}, width={self.width})"
+
+    def factory(self, image_shape: tuple[int, ...], classes: int) -> ModelFactory:
+        """The model factory for images of ``image_shape`` (one channel) and ``classes`` classes."""
+        return model_factory(
+            self.model_spec(), in_shape=(1, *image_shape), classes=classes, activation=self.activation
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """The fields as plain JSON values (``config.json``)."""
@@ -276,6 +314,7 @@ class SymmetryObserver:
     def __init__(self, probe_x: Tensor, hidden: int) -> None:
         self.x = probe_x  # (P, D)
         self.hidden = hidden
+        self.plan: DenseMLP | None = None
         self.steps: list[int] = []
         self.distinct: list[list[Tensor]] = [[] for _ in range(hidden)]
         self.rank: list[list[Tensor]] = [[] for _ in range(hidden)]
@@ -283,21 +322,28 @@ class SymmetryObserver:
         self.gmax: list[list[Tensor]] = [[] for _ in range(hidden)]
         self.out_gmax: list[Tensor] = []
 
-    def __call__(self, step: int, stack: Stack, loss: Tensor) -> None:
+    @torch.no_grad()
+    def __call__(self, step: int, ens: Ensemble, loss: Tensor) -> None:
+        if self.plan is None:
+            self.plan = dense_mlp(ens)
+            if self.plan is None:
+                raise InitlabError("the symmetry observer measures dense MLPs (Linear and one activation)")
+            self.x = self.x.to(ens.device, ens.params[self.plan.weights[0]].dtype)
+        plan = self.plan
         self.steps.append(step)
         h: Tensor = self.x  # (P, D)
         for layer in range(self.hidden):
-            w = stack.weights[layer]  # (M, out, in)
-            b = stack.biases[layer] if stack.biases is not None else None  # (M, out)
-            self.distinct[layer].append(distinct_units(w, b))
-            h = stack.act(stack.linear(layer, h))  # (M, P, H)
-            self.rank[layer].append(effective_rank(h))
+            w = ens.params[plan.weights[layer]]  # (M, out, in)
+            b = ens.params[plan.biases[layer]].detach() if plan.biases is not None else None  # (M, out)
+            self.distinct[layer].append(distinct_units(w.detach(), b).cpu())
+            h = plan.act(plan.linear(ens, layer, h))  # (M, P, H)
+            self.rank[layer].append(effective_rank(h).cpu())
             g = w.grad if w.grad is not None else torch.zeros_like(w)  # (M, out, in)
-            self.gnorm[layer].append(g.double().flatten(1).norm(dim=1))
-            self.gmax[layer].append(g.double().abs().flatten(1).amax(dim=1))
-        w_out = stack.weights[self.hidden]  # (M, C, H)
+            self.gnorm[layer].append(g.double().flatten(1).norm(dim=1).cpu())
+            self.gmax[layer].append(g.double().abs().flatten(1).amax(dim=1).cpu())
+        w_out = ens.params[plan.weights[self.hidden]]  # (M, C, H)
         g_out = w_out.grad if w_out.grad is not None else torch.zeros_like(w_out)
-        self.out_gmax.append(g_out.double().abs().flatten(1).amax(dim=1))
+        self.out_gmax.append(g_out.double().abs().flatten(1).amax(dim=1).cpu())
 
     def series(self, table: list[list[Tensor]], m: int, diverged_at: int | None) -> list[list[float | None]]:
         """Model ``m``'s values per layer and logged step; ``None`` after ``diverged_at``."""
@@ -310,11 +356,22 @@ class SymmetryObserver:
         ]
 
 
-def initial_stack(config: SymmetryConfig, dataset: Dataset) -> Stack:
-    """The untrained models of ``config``: one per case, all from the ``weights`` stream of ``seed``."""
+def initial_ensemble(config: SymmetryConfig, dataset: Dataset) -> Ensemble:
+    """The untrained models of ``config``: one per case, all from the ``weights`` stream of ``seed``,
+    on ``config.device``."""
     parsed = [scheme(s) for s in config.specs()]
-    widths = [dataset.features, *([config.width] * config.layers), dataset.n_classes]
-    return Stack.from_schemes(widths, config.activation, parsed, weight_seeds([config.seed] * len(parsed)))
+    factory = config.factory(dataset.image_shape, dataset.n_classes)
+    seeds = weight_seeds([config.seed] * len(parsed))
+    return Ensemble.from_factory(factory, parsed, seeds, device=resolve_device(config.device))
+
+
+def initial_stack(config: SymmetryConfig, dataset: Dataset) -> Stack:
+    """:func:`initial_ensemble` as a :class:`~initlab.ensemble.Stack` (a copy)."""
+    ens = initial_ensemble(config, dataset)
+    plan = dense_mlp(ens)
+    if plan is None:
+        raise InitlabError(f"{config.model_spec()} is not a dense MLP")
+    return plan.stack(ens)
 
 
 def run(
@@ -333,11 +390,14 @@ def run(
     parsed = [scheme(s) for s in specs]
     data = dataset if dataset is not None else load_dataset(cfg.dataset)
     tcfg = cfg.train_config()
-    stack = initial_stack(cfg, data)
-    rec = SymmetryObserver(data.test_x[: cfg.rank_batch], cfg.layers)
+    ens = initial_ensemble(cfg, data)
+    plan = dense_mlp(ens)
+    if plan is None:
+        raise InitlabError(f"symmetry measures dense MLPs; {cfg.model_spec()} is not one")
+    rec = SymmetryObserver(data.test_x[: cfg.rank_batch], plan.depth - 1)
     with progress_bar(progress, "symmetry") as tick:
         res = train(
-            stack,
+            ens,
             data,
             tcfg,
             generator=generator(cfg.seed, "batches"),
@@ -368,10 +428,17 @@ def run(
         )
     result = SymmetryResult(
         activation=act.spec,
-        widths=list(stack.widths),
+        widths=list(plan.widths),
         dataset=data.name,
         seed=cfg.seed,
-        config={**tcfg.to_dict(), "cases": specs, "rank_batch": cfg.rank_batch},
+        config={
+            **tcfg.to_dict(),
+            "cases": specs,
+            "rank_batch": cfg.rank_batch,
+            "model": cfg.factory(data.image_shape, data.n_classes).spec,
+            "device": str(ens.device),
+            "backend": res.backend,
+        },
         label_entropy=label_entropy(data.train_y, data.n_classes),
         cases=out,
         iterations_done=res.iterations,

@@ -2,24 +2,27 @@
 
 from __future__ import annotations
 
-from ._actgrad import BackwardFn, backward_fn
-from .optim import OPTIMIZERS, SGD, Adam, Momentum, Optimizer, make_optimizer
-from .trainer import SAMPLINGS, OnStep, Sampler, TrainConfig, TrainResult, evaluate, train
+from .backend import BACKENDS, Backend
+from .dense import DenseMLP, activation_of_module, dense_mlp
+from .optim import NOT_PER_MODEL, OPTIMIZERS, PER_MODEL, make_optimizer
+from .trainer import SAMPLINGS, OnStep, Sampler, TrainConfig, TrainResult, evaluate, make_backend, train
 
 __all__ = [
+    "BACKENDS",
+    "NOT_PER_MODEL",
     "OPTIMIZERS",
+    "PER_MODEL",
     "SAMPLINGS",
-    "SGD",
-    "Adam",
-    "BackwardFn",
-    "Momentum",
+    "Backend",
+    "DenseMLP",
     "OnStep",
-    "Optimizer",
     "Sampler",
     "TrainConfig",
     "TrainResult",
-    "backward_fn",
+    "activation_of_module",
+    "dense_mlp",
     "evaluate",
+    "make_backend",
     "make_optimizer",
     "train",
 ]

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 def _title(result: CompareResult) -> str:
     cfg = result.config
-    arch = "-".join(str(w) for w in result.widths)
+    arch = "-".join(str(w) for w in result.widths) if result.widths else result.model
     opt = cfg.optimizer if cfg.optimizer != "momentum" else f"momentum {cfg.momentum}"
     sampling = "with replacement" if cfg.sampling == "replacement" else "shuffled epochs"
     seeds = f"{cfg.seeds} seed{'s' if cfg.seeds > 1 else ''} per init"
@@ -95,7 +95,7 @@ def compare_figure(result: CompareResult) -> Any:
     ax_acc.set_xlabel("iteration")
     ax_acc.set_ylabel("test accuracy (%)")
     ax_acc.set_title(f"Held-out accuracy ({tr.eval_examples:,} test images)")
-    ax_acc.axhline(100 / result.widths[-1], color="0.6", lw=0.8, ls=":")
+    ax_acc.axhline(100 / result.classes, color="0.6", lw=0.8, ls=":")
     ax_acc.legend(loc="best", frameon=False, title="final")
     ax_acc.grid(alpha=0.3)
 
