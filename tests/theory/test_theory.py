@@ -171,3 +171,12 @@ def test_every_activation_has_finite_theory(act: str) -> None:
     assert mf.regime in {"ordered", "critical", "chaotic", "divergent"}
     if mf.regime != "divergent":
         assert math.isfinite(mf.q_star) and math.isfinite(mf.chi_1) and mf.xi_q >= 0 and mf.xi_c >= 0
+
+
+def test_variance_scheme_gives_its_sigmas_to_the_theory() -> None:
+    lv = theory.layer_variances("variance(w=1.5, b=0.05)", (50, 80), bias=True)
+    assert lv is not None
+    assert (lv.sigma_w2, lv.sigma_b2) == (pytest.approx(1.5), pytest.approx(0.05))
+    assert lv.backward == pytest.approx(1.5 * 50 / 80)
+    off = theory.layer_variances("variance(w=1.5, b=0.05)", (50, 80), bias=False)
+    assert off is not None and off.sigma_b2 == 0.0

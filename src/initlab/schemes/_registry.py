@@ -20,6 +20,8 @@ from ..core.spec import ParsedSpec, Value, bind_params, canonical, parse_spec, s
 from ._laws import LAWS, Law
 
 LawFn = Callable[..., Law]
+#: ``bias(weight_shape, **params)``: the bias law, or ``None`` for zero biases (for these parameters).
+BiasFn = Callable[..., Law | None]
 
 
 @dataclass(frozen=True)
@@ -33,7 +35,7 @@ class SchemeInfo:
     reference: str
     needs_fans: bool
     check: Callable[..., None] | None
-    bias: LawFn | None
+    bias: BiasFn | None
 
     @property
     def doc(self) -> str:
@@ -51,12 +53,13 @@ def register_scheme(
     reference: str,
     needs_fans: bool,
     check: Callable[..., None] | None = None,
-    bias: LawFn | None = None,
+    bias: BiasFn | None = None,
 ) -> Callable[[LawFn], LawFn]:
     """Decorator registering ``law(shape, *, params) -> Law`` under its ``__name__``.
 
     ``check(**params)`` validates parameters when the spec is parsed; ``bias(weight_shape, **params)``
-    gives the bias law for schemes that initialise biases (else biases are zero).
+    gives the bias law for schemes that initialise biases (else, or where it returns ``None``, biases
+    are zero).
     """
 
     def deco(fn: LawFn) -> LawFn:
@@ -131,7 +134,8 @@ class Scheme:
         """The bias law for a layer with this weight shape, or ``None`` for zero biases."""
         if self.info.bias is None:
             return None
-        return _checked(self, self.info.bias(self._shape(weight_shape), **self.params), "bias law")
+        law = self.info.bias(self._shape(weight_shape), **self.params)
+        return None if law is None else _checked(self, law, "bias law")
 
     def sample(
         self,
