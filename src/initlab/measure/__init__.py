@@ -4,6 +4,7 @@ probe of any ensemble (taps and hooks inside the vmapped call)."""
 from __future__ import annotations
 
 from . import stats
+from .bootstrap import Interval, bootstrap_mean
 from .ensemble_probe import BACKWARD_STATS, FORWARD_STATS, EnsembleProbe, Record, probe_ensemble
 from .hooks import Call, Recorder, first_tensor, frozen_buffers, units_view
 from .taps import Tap, find_taps
@@ -14,9 +15,11 @@ __all__ = [
     "FORWARD_STATS",
     "Call",
     "EnsembleProbe",
+    "Interval",
     "Record",
     "Recorder",
     "Tap",
+    "bootstrap_mean",
     "distinct_units",
     "effective_rank",
     "find_taps",
