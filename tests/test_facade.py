@@ -26,6 +26,7 @@ FACADE = [
     "scheme",
     "schemes",
     "studies",
+    "sweep",
     "symmetry",
     "theory",
 ]

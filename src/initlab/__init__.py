@@ -5,8 +5,8 @@ The facade holds verbs (a trailing ``_`` when they change a model in place) and 
 * the catalogue -- :func:`scheme`, :func:`schemes`, :func:`register_scheme`, :func:`activations`;
 * any PyTorch model -- :func:`init_`, :func:`auto_init_`, :func:`lsuv_`, :func:`audit`,
   :func:`diagnose` (their result types live in :mod:`initlab.tools`);
-* the studies -- :func:`probe`, :func:`compare`, :func:`symmetry`, :func:`reproduce`, each taking a
-  ``Config`` or its fields as keywords and returning a ``Result``; those types live in
+* the studies -- :func:`probe`, :func:`compare`, :func:`symmetry`, :func:`reproduce`, :func:`sweep`,
+  each taking a ``Config`` or its fields as keywords and returning a ``Result``; those types live in
   :mod:`initlab.studies` (``initlab.studies.ProbeConfig``, ...);
 * data and theory -- :func:`load_dataset` (:mod:`initlab.data`), :mod:`initlab.theory`;
 * :class:`InitlabError` for every bad input, and ``__version__``.
@@ -36,6 +36,7 @@ from .schemes import register_scheme, scheme, schemes
 from .studies.compare import compare
 from .studies.probe import probe
 from .studies.reproduce import reproduce
+from .studies.sweep import sweep
 from .studies.symmetry import symmetry
 from .tools import audit, auto_init_, diagnose, init_, lsuv_
 
@@ -59,6 +60,7 @@ __all__ = [
     "scheme",
     "schemes",
     "studies",
+    "sweep",
     "symmetry",
     "theory",
 ]
