@@ -68,9 +68,15 @@ def sweep_figure(result: SweepResult, x: str | None = None) -> Any:
             ax.set_xticks(range(len(cats)), cats, rotation=20, ha="right", fontsize=8)
     if len(series) > 1:
         axes[0].legend(fontsize=8, title=None)
+    varying = set(result.varying()) | {"init" if any(c.startswith("init.") for c in result.varying()) else ""}
+    fixed = [f"{rows[0][c]}" for c in ("dataset", "model", "activation", "optimizer") if c not in varying]
+    fixed += [f"{c} {rows[0][c]}" for c in ("lr", "iterations") if c not in varying]
+    if "init" in varying and rows:
+        fixed.append(str(rows[0]["init"]).split("(")[0])
     fig.suptitle(
         f"initlab sweep: {len(result.rows)} models, mean over up to {seeds} seeds "
-        "with 95% bootstrap interval" + (" (partial)" if result.partial else "")
+        "with 95% bootstrap interval" + (" (partial)" if result.partial else "") + "\n" + ", ".join(fixed),
+        fontsize=11,
     )
     return fig
 
