@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -102,19 +103,21 @@ def test_rows_summary_and_load_store(mnist: Dataset, tmp_path: Path) -> None:
     assert summary[1]["seeds"] == 2 and summary[1]["test_accuracy_mean"] == pytest.approx(iv.mean)
     assert summary[1]["test_accuracy_low"] <= iv.mean <= summary[1]["test_accuracy_high"]
     assert res.varying() == ["init.w"]
-    loaded = load_store(path, frame=False)
-    assert len(loaded) == 4 and loaded[0]["init.w"] == 0.5 and "init_params" not in loaded[0]
-    try:
-        import pandas  # noqa: F401
-    except ImportError:
-        assert load_store(path) == loaded  # without pandas: the plain rows
-        with pytest.raises(initlab.InitlabError, match="needs pandas"):
-            load_store(path, frame=True)
-    else:  # pragma: no cover - pandas is an optional extra
-        frame = load_store(path)
-        assert list(frame["init.w"]) == [0.5, 0.5, 2, 2]
     doc = res.to_dict()
     assert doc["schema"] == "initlab.sweep/1" and doc["stored"] == 4 and len(doc["rows"]) == 4
+    loaded = load_store(path, frame=False)
+    assert len(loaded) == 4 and loaded[0]["init.w"] == 0.5 and "init_params" not in loaded[0]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setitem(sys.modules, "pandas", None)  # as if pandas were not installed
+        assert load_store(path) == loaded  # the plain rows
+        with pytest.raises(initlab.InitlabError, match="needs pandas"):
+            load_store(path, frame=True)
+    try:
+        import pandas  # noqa: F401
+    except ImportError:  # pragma: no cover - pandas is an optional extra
+        return
+    frame = load_store(path)
+    assert list(frame["init.w"]) == [0.5, 0.5, 2.0, 2.0] and len(frame.columns) == len(loaded[0])
 
 
 def test_toml_grid_and_its_conflicts(tmp_path: Path) -> None:
