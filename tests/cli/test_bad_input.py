@@ -22,6 +22,10 @@ TINY: dict[str, list[str]] = {  # each command's cheapest valid run (with --out 
     "symmetry": ["symmetry", "--layers", "1", "--width", "4", "--iterations", "1"],
     "reproduce": ["reproduce", "--quick"],
     "diagnose": ["diagnose", "initlab.examples:mlp20_relu", "--input-shape", "100", "--batch", "2"],
+    "phase": [
+        *("phase", "--depth", "1", "--width", "4", "--iterations", "1", "--sigma-w2", "1"),
+        *("--sigma-b2", "0", "--resolution", "2", "--eval-size", "8"),
+    ],
     "sweep": [
         "sweep",
         "--model",
@@ -98,6 +102,9 @@ OWN: list[tuple[str, str, list[str], str]] = [
     ("sweep", "grid file not TOML", ["--grid", "{dir}/a-file"], "not valid TOML"),
     ("sweep", "no grid file", ["--grid", "{dir}/nope.toml"], "no grid file"),
     ("sweep", "store not SQLite", ["--store", "{dir}/old-run/results.json"], "cannot use"),
+    ("phase", "bad grid", ["--sigma-w2", "1:2"], "START:STOP:NUM"),
+    ("phase", "negative sigma_b^2", ["--sigma-b2=-0.1,0.1"], "sigma_b^2 >= 0"),
+    ("phase", "unknown activation", ["--activation", "tahn"], "'tahn'"),
     ("diagnose", "unknown module", ["--input-shape", "4"], "cannot import module"),
     ("diagnose", "bad shape", ["--input-shape", "4,x"], "'4,x'"),
     ("diagnose", "absurd sizes", ["--input-shape", "100000,100000"], "of memory, more than"),

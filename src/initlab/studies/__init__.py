@@ -15,9 +15,10 @@ True
 
 from __future__ import annotations
 
-from . import compare, diagnose, probe, reproduce, sweep, symmetry
+from . import compare, diagnose, phase, probe, reproduce, sweep, symmetry
 from .compare import CompareConfig, CompareResult
 from .diagnose import DiagnoseConfig, DiagnoseResult
+from .phase import PhaseConfig, PhaseResult
 from .probe import LayerProbe, ProbeConfig, ProbeResult, SpecProbe
 from .progress import NotebookBar, TerminalBar, progress_bar
 from .reproduce import ReproduceConfig, ReproduceResult
@@ -32,6 +33,8 @@ __all__ = [
     "DiagnoseResult",
     "LayerProbe",
     "NotebookBar",
+    "PhaseConfig",
+    "PhaseResult",
     "ProbeConfig",
     "ProbeResult",
     "ReproduceConfig",
@@ -48,6 +51,7 @@ __all__ = [
     "config_from_toml",
     "diagnose",
     "load_store",
+    "phase",
     "probe",
     "progress_bar",
     "reproduce",
