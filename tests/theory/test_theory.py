@@ -180,3 +180,13 @@ def test_variance_scheme_gives_its_sigmas_to_the_theory() -> None:
     assert lv.backward == pytest.approx(1.5 * 50 / 80)
     off = theory.layer_variances("variance(w=1.5, b=0.05)", (50, 80), bias=False)
     assert off is not None and off.sigma_b2 == 0.0
+
+
+def test_critical_sigma_w2_is_where_chi_1_is_one() -> None:
+    assert theory.critical_sigma_w2("tanh", 0.0) == pytest.approx(1.0, abs=1e-6)
+    w = theory.critical_sigma_w2("tanh", 0.05)
+    assert theory.chi_1("tanh", w, 0.05) == pytest.approx(1.0, abs=1e-7)
+    assert theory.chi_1("tanh", 0.99 * w, 0.05) < 1.0 < theory.chi_1("tanh", 1.01 * w, 0.05)
+    assert math.isnan(theory.critical_sigma_w2("tanh", 0.05, high=1.5))  # no crossing below 1.5
+    with pytest.raises(initlab.InitlabError, match="sigma_b"):
+        theory.critical_sigma_w2("tanh", -1.0)
