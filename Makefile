@@ -1,23 +1,31 @@
 # The two set-up commands (see README): `make demo` and `make test`. Both create .venv on first use.
+# Also: `make docs` (the documentation site, strict), `make test-interop` (translate's claims, drawn
+# in JAX, Flax and Keras: installs the interop extra), `make docs-figures` (redraw the guides' figures).
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit bench clean
+INTEROP := $(VENV)/.interop
+
+.PHONY: demo test lint typecheck unit docs docs-figures test-interop bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
-	$(BIN)/pip install -q -c constraints.txt -e '.[dev]'
+	$(BIN)/pip install -q -c constraints.txt -e '.[dev,docs]'
 	touch $(STAMP)
+
+$(INTEROP): $(STAMP)
+	$(BIN)/pip install -q -c constraints.txt -e '.[dev,docs,interop]'
+	touch $(INTEROP)
 
 demo: $(STAMP)
 	$(BIN)/initlab reproduce --force --out runs/reproduce
 	@echo "The report: $(CURDIR)/runs/reproduce/report.html (also report.md; numbers in results.json)"
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks docs/*.py
+	$(BIN)/ruff format --check src tests benchmarks docs/*.py
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -25,10 +33,20 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest -q
 
-test: lint typecheck unit
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+	@echo "The site: $(CURDIR)/site/index.html"
+
+docs-figures: $(STAMP)
+	OMP_NUM_THREADS=1 $(BIN)/python docs/make_figures.py
+
+test-interop: $(INTEROP)
+	KERAS_BACKEND=jax $(BIN)/pytest -q -m interop tests/schemes/test_translate_interop.py
+
+test: lint typecheck docs unit
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/train_speed.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build site *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -6,7 +6,8 @@ An :class:`initlab.ensemble.Ensemble` of ``M`` ``cnn(depth=6, channels=32)`` mod
 (the first, on the shared input, one convolution with ``M x 32`` output channels). The baseline is
 the plain loop: the same ``M`` models as ordinary modules, one forward and backward each. Both do a
 forward and backward pass on the same MNIST batch (cross-entropy, ``B = 128``), interleaved,
-single-threaded by default; the script prints the median time per step of each, the ratio
+single-threaded by default (``benchmarks/ensemble_strategy.py`` compares every strategy, with the
+optimizer step); the script prints the median time per step of each, the ratio
 loop / ensemble (above 1: the ensemble is faster per model) and checks that both give the same
 losses and gradients (float32, within 1e-4 relative).
 
@@ -51,7 +52,7 @@ def main(argv: list[str] | None = None) -> None:
     y = data.train_y[: args.batch].to(device)  # (B,)
     M = args.models
     make = model_factory(args.model)
-    ens = Ensemble.from_factory(make, ["he_normal"] * M, list(range(M)), device=device)
+    ens = Ensemble.from_factory(make, ["he_normal"] * M, list(range(M)), device=device, strategy="vmap")
     loop = [ens.model(m).to(device) for m in range(M)]
 
     def ens_step() -> torch.Tensor:

@@ -7,7 +7,9 @@ In one run, single-threaded (``torch.set_num_threads(1)``; ``--threads`` to chan
    per-model loop (each model its own ``nn.Module`` and ``torch.optim.SGD``, the same batches);
 2. **sweep** -- 30 models of the same MLP (10 specs x 3 seeds), the same three;
 3. **cnn** -- 8 models of ``cnn(depth=6, channels=32)`` (batch 128, ``--conv-iterations`` steps):
-   the ensemble (autograd; convs under vmap are grouped convolutions) against the plain loop;
+   the ensemble (autograd, the ensemble's ``strategy="auto"``: a loop over the models for conv nets
+   on the CPU, ``vmap`` elsewhere; ``--strategy vmap`` forces grouped convolutions) against the
+   plain loop;
 4. **resnet** -- 4 models of ``resnet(depth=20)`` (batch 128), the same two;
 5. **many models** -- one ensemble of the classic MLP on ``--device`` (``cuda`` on a GPU machine:
    ``--many 1000`` models or more; on the CPU a small one), time per model and the FLOP rate
@@ -91,8 +93,11 @@ def step_flops(spec: str) -> int:
     return int(counter.get_total_flops())
 
 
+STRATEGY = {"name": "auto"}  #: the ensembles' execution strategy (``--strategy``)
+
+
 def ensemble(spec: str, inits: list[str], seeds: list[int], device: torch.device | None = None) -> Ensemble:
-    return Ensemble.from_factory(model_factory(spec), inits, seeds, device=device)
+    return Ensemble.from_factory(model_factory(spec), inits, seeds, device=device, strategy=STRATEGY["name"])
 
 
 def run_backend(
@@ -130,7 +135,7 @@ def run_plain(
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            losses[m] = float(loss)
+            losses[m] = float(loss.detach())
     return time.perf_counter() - t0, losses
 
 
@@ -157,9 +162,13 @@ def main() -> None:
     ap.add_argument(
         "--skip", default="", help="comma-separated sections to skip: classic,sweep,cnn,resnet,many"
     )
+    ap.add_argument(
+        "--strategy", default="auto", help="the ensembles' execution strategy: auto, vmap or loop"
+    )
     ap.add_argument("--json", help="also write the figures to this file")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    STRATEGY["name"] = args.strategy
     skip = set(filter(None, args.skip.split(",")))
     T = args.iterations
     data = load_dataset("mnist")

@@ -246,10 +246,15 @@ def test_own_bad_input(
         (["schemes", "normal(std="], "normal(std="),
         (["schemes", "he_normal", "--fan-in", "0"], "--fan-in and --fan-out must be positive"),
         (["schemes", "he_normal", "--fan-in", "x"], "invalid int value: 'x'"),
+        (["translate", "nosuch"], "unknown scheme 'nosuch'"),
+        (["translate", "normal(std=-1)", "--to", "jax"], "normal(std=-1)"),
+        (["translate", "he_normal", "--to", "tf"], "invalid choice: 'tf'"),
+        (["translate", "he_normal", "--to", "jax", "--to", "tensorflow"], "invalid choice: 'tensorflow'"),
+        (["translate"], "the following arguments are required: spec"),
         (["nosuch-command"], "invalid choice: 'nosuch-command'"),
     ],
 )
-def test_schemes_and_top_level_bad_input(
+def test_schemes_translate_and_top_level_bad_input(
     argv: list[str], words: str, scratch: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _check(argv, scratch, capsys, words)

@@ -197,7 +197,7 @@ def test_conv_layers_under_vmap_run_as_grouped_convolutions() -> None:
     see per-model inputs: one convolution with groups = M (PyTorch's conv batching rule)."""
     M, channels = 3, 4
     ens = Ensemble.from_factory(
-        model_factory(f"cnn(depth=3, channels={channels})"), ["he_normal"] * M, [0, 1, 2]
+        model_factory(f"cnn(depth=3, channels={channels})"), ["he_normal"] * M, [0, 1, 2], strategy="vmap"
     )
     with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof:
         ens(_x())

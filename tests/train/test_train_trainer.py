@@ -291,7 +291,7 @@ def test_non_finite_weights_are_caught(mnist: Dataset) -> None:
 
 
 def test_a_diverging_conv_net_is_frozen_and_the_others_train_as_alone(mnist: Dataset) -> None:
-    """An ensemble of conv nets (grouped convolutions under vmap): one blows up and is frozen at its
+    """An ensemble of conv nets (under either execution strategy): one blows up and is frozen at its
     last finite parameters; the two beside it finish bit for bit as the ensemble of those two alone."""
     make = model_factory("cnn(depth=3, channels=4)", activation="linear")
     cfg = TrainConfig(iterations=12, batch_size=16, lr=0.1, eval_every=6, eval_size=200)

@@ -24,6 +24,7 @@ from ._study import StudyCommand, add_study, config_from_args
 #: Subcommand modules, in the order ``--help`` lists them.
 COMMANDS: list[str] = [
     "_schemes",
+    "_translate",
     "_diagnose",
     "_probe",
     "_symmetry",

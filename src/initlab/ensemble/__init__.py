@@ -16,6 +16,7 @@ from .marks import (
     residual_outputs,
 )
 from .stack import Stack
+from .strategy import STRATEGIES, Strategy, choose_strategy
 from .target import load_factory, split_target
 
 __all__ = [
@@ -23,11 +24,14 @@ __all__ = [
     "IO",
     "RESIDUAL",
     "RESIDUAL_NORM",
+    "STRATEGIES",
     "Ensemble",
     "Family",
     "InitFn",
     "ModelFactory",
     "Stack",
+    "Strategy",
+    "choose_strategy",
     "families",
     "family",
     "load_factory",

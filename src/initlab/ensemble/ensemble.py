@@ -2,7 +2,7 @@
 
 Every parameter and buffer of the M models is stacked with a leading model axis ``M``
 (:func:`torch.func.stack_module_state`); a forward pass of all M models on the **same** input batch
-is one call of ``torch.func.vmap(functional_call)`` over that axis::
+is one call of ``torch.func.vmap(functional_call)`` over that axis (the ``"vmap"`` strategy)::
 
     params[name]: (M, *shape)       buffers[name]: (M, *shape)
     x: (B, ...) shared by every model  ->  out: (M, B, ...)
@@ -12,6 +12,15 @@ batching rule for ``conv2d`` with a batched weight folds the model axis into the
 BatchNorm keeps running statistics per model (the stacked buffers are updated in place through
 vmap), and random layers (Dropout) draw different randomness for every model
 (``vmap(..., randomness="different")``, from the device's default generator).
+
+Execution strategy (:mod:`initlab.ensemble.strategy`, ``strategy=`` on the constructor and
+:meth:`Ensemble.from_factory`, or ``ensemble.strategy = ...`` later): ``"vmap"`` as above;
+``"loop"`` calls ``functional_call`` once per model on views of the same stacked tensors (same
+results up to floating-point reassociation, gradients into the stacked parameters, running
+statistics into the stacked buffers, per-model Dropout); ``"auto"`` (the default) picks ``"loop"``
+for conv nets on the CPU -- where grouped convolutions over M-times larger activations are slower
+than M ordinary ones -- and ``"vmap"`` otherwise (MLPs, transformers, any model on a GPU). The
+measured ratios are in :mod:`initlab.ensemble.strategy`.
 
 Initial weights: :meth:`Ensemble.from_factory` builds model ``m`` on the CPU, with the global RNG
 forked and seeded from ``seeds[m]`` while the factory runs (so a factory's own default init is
@@ -29,11 +38,12 @@ from typing import Any
 
 import torch
 from torch import Tensor, nn
-from torch.func import functional_call, stack_module_state, vmap
+from torch.func import stack_module_state
 
 from ..core.errors import InitlabError
 from ..schemes import Scheme
 from ..schemes import init_ as scheme_init_
+from .strategy import Strategy, check_strategy, resolve_strategy, run_loop, run_vmap
 
 #: ``init(model, spec, generator=...)``: fills a freshly built model in place (default:
 #: :func:`initlab.schemes.init_`; studies pass :func:`initlab.tools.init_` to allow ``"auto"``).
@@ -51,9 +61,17 @@ class Ensemble:
     Build it from ready models (:class:`Ensemble` ``(models)``, all of one structure) or from a
     factory, specs and seeds (:meth:`from_factory`). Call it on a batch shared by every model:
     ``ensemble(x: (B, ...)) -> (M, B, ...)``. ``train()`` / ``eval()`` switch the mode of every model.
+    ``strategy``: ``"auto"`` (default), ``"vmap"`` or ``"loop"`` (see the module doc).
     """
 
-    def __init__(self, models: Sequence[nn.Module], *, device: torch.device | str | None = None) -> None:
+    def __init__(
+        self,
+        models: Sequence[nn.Module],
+        *,
+        device: torch.device | str | None = None,
+        strategy: str = "auto",
+    ) -> None:
+        check_strategy(strategy)
         models = list(models)
         if not models:
             raise InitlabError("an ensemble needs at least one model")
@@ -88,6 +106,22 @@ class Ensemble:
         self.device = dev
         self.training = models[0].training
         self.base.train(self.training)
+        self._requested = strategy
+        self._strategy: Strategy = resolve_strategy(strategy, self.base, dev)
+
+    @property
+    def strategy(self) -> Strategy:
+        """How the models run now: ``"vmap"`` or ``"loop"`` (``"auto"`` resolved for the device).
+
+        Set it to ``"auto"``, ``"vmap"`` or ``"loop"``; ``"auto"`` is resolved again by :meth:`to`.
+        """
+        return self._strategy
+
+    @strategy.setter
+    def strategy(self, strategy: str) -> None:
+        check_strategy(strategy)
+        self._requested = strategy
+        self._strategy = resolve_strategy(strategy, self.base, self.device)
 
     @classmethod
     def from_factory(
@@ -99,10 +133,12 @@ class Ensemble:
         init: InitFn | None = None,
         dtype: torch.dtype = torch.float32,
         device: torch.device | str | None = None,
+        strategy: str = "auto",
     ) -> Ensemble:
         """Model ``m`` = ``factory()``, weights from ``inits[m]`` drawn from ``seeds[m]`` (see module doc)."""
         if len(inits) != len(seeds):
             raise InitlabError(f"{len(inits)} init specs but {len(seeds)} seeds; give one seed per model")
+        check_strategy(strategy)
         fill = init if init is not None else scheme_init_
         models: list[nn.Module] = []
         for spec, seed in zip(inits, seeds, strict=True):
@@ -114,20 +150,15 @@ class Ensemble:
             model = model.to(device="cpu", dtype=dtype)
             fill(model, spec, generator=torch.Generator().manual_seed(int(seed)))
             models.append(model)
-        return cls(models, device=device)
+        return cls(models, device=device, strategy=strategy)
 
     # -- running ------------------------------------------------------------------------------------
 
-    def _call(self, params: dict[str, Tensor], buffers: dict[str, Tensor], x: Tensor) -> Tensor:
-        out: Tensor = functional_call(self.base, (params, buffers), (x,))
-        return out
-
     def forward(self, x: Tensor) -> Tensor:
-        """``x: (B, ...)`` shared by every model -> ``(M, B, ...)``."""
-        out: Tensor = vmap(self._call, in_dims=(0, 0, None), randomness="different")(
-            self.params, self.buffers, x
-        )
-        return out
+        """``x: (B, ...)`` shared by every model -> ``(M, B, ...)``, run by :attr:`strategy`."""
+        if self._strategy == "loop":
+            return run_loop(self.base, self.params, self.buffers, x)  # (M, B, ...)
+        return run_vmap(self.base, self.params, self.buffers, x)  # (M, B, ...)
 
     __call__ = forward
 
@@ -169,4 +200,5 @@ class Ensemble:
         self.buffers = {k: v.to(dev) for k, v in self.buffers.items()}
         self.base = self.base.to(dev)
         self.device = dev
+        self._strategy = resolve_strategy(self._requested, self.base, dev)
         return self

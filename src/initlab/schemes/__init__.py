@@ -3,7 +3,8 @@
 A scheme is one decorated function returning the law of a weight's entries for its shape; the law
 types (:class:`Normal`, :class:`Uniform`, :class:`TruncatedNormal`, :class:`Orthogonal`,
 :class:`Constant`, :class:`Identity`, :class:`Sparse`; ``Law`` is their union) sample themselves and
-derive their ``std`` from the parameters they sample with.
+derive their ``std`` from the parameters they sample with. :func:`translate` writes a catalogue
+scheme as the equivalent initializer call in PyTorch, JAX, Flax or Keras.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from . import _catalogue as _catalogue  # fills the registry
 from ._apply import WEIGHTED, ParamInit, init_
 from ._fans import fan, fans
+from ._interop import LAYOUTS, TARGETS, Target, Translation
 from ._laws import (
     LAWS,
     Constant,
@@ -26,10 +28,13 @@ from ._laws import (
     truncated_normal_std,
 )
 from ._registry import SCHEMES, Scheme, SchemeInfo, register_scheme, scheme, scheme_info, schemes
+from ._translate import translate, translations
 
 __all__ = [
     "LAWS",
+    "LAYOUTS",
     "SCHEMES",
+    "TARGETS",
     "WEIGHTED",
     "Constant",
     "Identity",
@@ -41,6 +46,8 @@ __all__ = [
     "Scheme",
     "SchemeInfo",
     "Sparse",
+    "Target",
+    "Translation",
     "TruncatedNormal",
     "Uniform",
     "fan",
@@ -51,5 +58,7 @@ __all__ = [
     "scheme",
     "scheme_info",
     "schemes",
+    "translate",
+    "translations",
     "truncated_normal_std",
 ]

@@ -287,7 +287,7 @@ class CompareResult:
         ]
         columns = ["init", "spec", "seeds", f"train loss (last {cfg.smooth})", "test accuracy"]
         columns += ["± (seeds)", "diverged"]
-        net = "-".join(str(w) for w in self.widths) if self.widths is not None else cfg.model_spec()
+        net = "-".join(str(w) for w in self.widths) if self.widths else self.model
         facts = [
             f"{self.dataset.get('name', cfg.dataset)}, {net} {cfg.activation}",
             f"{cfg.optimizer} lr {cfg.lr:g}, batch {cfg.batch_size}",
