@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
 import sys
 from dataclasses import replace
@@ -136,3 +138,51 @@ def test_toml_grid_and_its_conflicts(tmp_path: Path) -> None:
         replace(cfg, model=("mlp(layers=3, width=8)",)).cells()
     with pytest.raises(initlab.InitlabError, match="repeats the value"):
         replace(cfg, init=("variance", "variance(w=1, b=0)"), init_param=()).cells()
+
+
+KILLED = """
+import sys
+from initlab.studies.sweep import SweepConfig, run
+run(SweepConfig(model=("mlp(layers=1, width=8)",), init=("variance",), init_param=("w=0.5:3:6",),
+                iterations=(20,), seeds=2, batch_size=32, eval_size=100, chunk=1, store=sys.argv[1]))
+"""
+
+
+def test_a_killed_sweep_keeps_its_finished_cells_and_resumes(mnist: Dataset, tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import time
+
+    store = tmp_path / "s.sqlite"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", KILLED, str(store)], env={**os.environ, "OMP_NUM_THREADS": "1"}
+    )
+    try:
+        deadline = time.monotonic() + 120
+        count = 0
+        while time.monotonic() < deadline and proc.poll() is None:
+            if store.exists():
+                with contextlib.suppress(sqlite3.OperationalError), sqlite3.connect(store) as db:
+                    count = db.execute("SELECT COUNT(*) FROM cells").fetchone()[0]
+            if count >= 2:
+                break
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)  # no cleanup at all: the store must be whole anyway
+    finally:
+        proc.wait()
+    with sqlite3.connect(store) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        kept = db.execute("SELECT COUNT(*) FROM cells").fetchone()[0]
+    assert 2 <= kept < 12
+    cfg = SweepConfig(
+        model=("mlp(layers=1, width=8)",),
+        init=("variance",),
+        init_param=("w=0.5:3:6",),
+        iterations=(20,),
+        seeds=2,
+        batch_size=32,
+        eval_size=100,
+        store=str(store),
+    )
+    res = run(cfg, dataset=mnist)
+    assert (res.trained, res.skipped, len(res.rows)) == (12 - kept, kept, 12)
