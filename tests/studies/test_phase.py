@@ -11,6 +11,7 @@ from scipy import integrate, optimize
 from initlab import load_dataset
 from initlab.data import Dataset
 from initlab.studies.phase import PhaseConfig, PhaseResult, run
+from initlab.studies.phase_init import measure_fixed_points
 
 TINY = PhaseConfig(
     depth=2,
@@ -22,6 +23,7 @@ TINY = PhaseConfig(
     seeds=2,
     eval_size=50,
     resolution=6,
+    init_width=50,
 )
 
 
@@ -84,3 +86,22 @@ def test_heatmap_is_the_mean_over_seeds_of_the_stored_rows(result: PhaseResult) 
     doc = result.to_dict()
     assert doc["schema"] == "initlab.phase/1" and len(doc["theory"]["xi_c"]) == 6
     assert doc["test_accuracy"] == result.accuracy
+
+
+def test_q_and_c_at_initialization_follow_the_mean_field_maps() -> None:
+    points = [(0.5, 0.05), (2.0, 0.0), (4.0, 0.3)]  # ordered, chaotic without bias, chaotic with bias
+    got = measure_fixed_points("tanh", 20, 500, points, seed=3)
+    for p in got:
+        assert p["q_measured"] == pytest.approx(p["q_theory"], rel=0.15), p  # one draw of 500-wide layers
+        assert p["c_measured"] == pytest.approx(p["c_theory"], abs=0.06), p
+    assert got[0]["c_theory"] == 1.0 and got[1]["c_theory"] == pytest.approx(0.0, abs=1e-9)
+    # negative control: the chaotic network's q is not the ordered one's
+    assert got[2]["q_measured"] > 3 * got[0]["q_theory"]
+
+
+def test_fixed_points_figure_and_document(result: PhaseResult) -> None:
+    assert len(result.initial) == 2 * 3
+    fig = result.figure("fixed_points")
+    assert len(fig.axes[0].collections[0].get_offsets()) == 6
+    doc = result.to_dict()
+    assert {"q_measured", "q_theory", "c_measured", "c_theory"} <= set(doc["initial"][0])

@@ -6,7 +6,9 @@ near the order-to-chaos boundary ``chi_1 = 1`` and, away from it, only to a dept
 point of a (``w`` = sigma_w^2, ``b`` = sigma_b^2) grid -- a :mod:`sweep` (same store, same resume)
 -- and draws the test accuracy as a heatmap with the theory over it, from :mod:`initlab.theory`:
 the boundary ``chi_1 = 1`` (:func:`~initlab.theory.critical_sigma_w2` at ``2 resolution`` values
-of ``b``) and the contour ``6 xi_c = depth`` (``xi_c`` on a ``resolution`` x ``resolution`` grid).
+of ``b``) and the contour ``6 xi_c = depth`` (``xi_c`` on a ``resolution`` x ``resolution`` grid); and,
+at initialization, ``q*`` and ``c*`` measured in networks of width ``init_width`` against the maps
+(:mod:`.phase_init`, the ``fixed_points`` figure).
 """
 
 from __future__ import annotations
@@ -20,9 +22,10 @@ from typing import Any
 from ..activations import activation as get_activation
 from ..core.errors import InitlabError
 from ..core.io import to_jsonable
-from ..data import Dataset
+from ..data import Dataset, dataset_info
 from ..theory import critical_sigma_w2, xi_c
 from .config import Progress, ShouldStop, configure, dataset_for, figure_error, option
+from .phase_init import measure_fixed_points
 from .sweep import SweepConfig, SweepResult
 from .sweep import run as run_sweep
 from .sweep_grid import parse_values
@@ -50,6 +53,7 @@ class PhaseConfig:
     seed: int = option(0, "first model seed; also seeds the batches")
     eval_size: int | None = option(2000, "test examples evaluated (0: all)")
     resolution: int = option(24, "theory points per axis")
+    init_width: int = option(500, "width of the networks whose q* and c* are measured at initialization")
     dataset: str = option("mnist", "mnist (bundled), fashion-mnist or kmnist")
     device: str = option("cpu", "cpu, cuda, cuda:N, mps or auto")
     chunk: int = option(64, "at most this many models per ensemble")
@@ -95,7 +99,7 @@ class PhaseConfig:
         )
 
     def validate(self) -> None:
-        for name in ("depth", "width", "resolution"):
+        for name in ("depth", "width", "resolution", "init_width"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
                 raise InitlabError(f"{name} must be a positive integer, got {v!r}")
@@ -108,6 +112,10 @@ class PhaseConfig:
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = to_jsonable(self)
         return out
+
+
+def _finite(v: Any) -> Any:
+    return None if isinstance(v, float) and not math.isfinite(v) else v
 
 
 def _span(values: list[float], n: int) -> list[float]:
@@ -139,6 +147,7 @@ class PhaseResult:
     accuracy: list[list[float | None]]  #: (B, W) mean test accuracy, None where nothing is stored
     theory: dict[str, Any]
     sweep: SweepResult
+    initial: list[dict[str, Any]]  #: per grid point: q and c measured at initialization and their theory
 
     @property
     def partial(self) -> bool:
@@ -171,6 +180,7 @@ class PhaseResult:
             "sigma_b2": self.sigma_b2,
             "test_accuracy": self.accuracy,
             "theory": theory,
+            "initial": [{k: _finite(v) for k, v in p.items()} for p in self.initial],
             "sweep": {
                 k: sweep[k] for k in ("store", "cells", "trained", "skipped", "stored", "wall_seconds")
             },
@@ -178,7 +188,7 @@ class PhaseResult:
         }
 
     def figure_names(self) -> list[str]:
-        return ["phase"]
+        return ["phase", "fixed_points"]
 
     def figures(self) -> dict[str, Any]:
         return {n: self.figure(n) for n in self.figure_names()}
@@ -186,8 +196,10 @@ class PhaseResult:
     def figure(self, name: str, **options: Any) -> Any:
         if name not in self.figure_names():
             raise figure_error("phase", name, self.figure_names())
-        from ..viz.phase import phase_figure
+        from ..viz.phase import fixed_points_figure, phase_figure
 
+        if name == "fixed_points":
+            return fixed_points_figure(self, **options)
         return phase_figure(self, **options)
 
 
@@ -216,7 +228,12 @@ def run(
             row.append(sum(vals) / len(vals) if vals else None)
         grid.append(row)
     theory = theory_overlay(cfg.activation, ws, bs, cfg.grid()[2])
-    return PhaseResult(cfg, ws, bs, grid, theory, res)
+    features = math.prod(dataset_info(cfg.dataset).image_shape)
+    points = [(w, b) for b in bs for w in ws]
+    initial = measure_fixed_points(
+        cfg.activation, cfg.depth, cfg.init_width, points, in_features=features, seed=cfg.seed
+    )
+    return PhaseResult(cfg, ws, bs, grid, theory, res, initial)
 
 
 def phase(

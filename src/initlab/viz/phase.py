@@ -66,4 +66,32 @@ def phase_figure(result: PhaseResult) -> Any:
     return fig
 
 
-__all__ = ["phase_figure"]
+def fixed_points_figure(result: PhaseResult) -> Any:
+    """Measured at initialization against the mean-field maps: q* (left) and c* (right), one point per
+    grid point, coloured by sigma_b^2; the diagonal is agreement."""
+    plt = pyplot()
+    cfg = result.config
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.4), constrained_layout=True)
+    pts = [p for p in result.initial if math.isfinite(p["q_theory"])]
+    bs = [p["sigma_b2"] for p in pts]
+    for ax, what, label in ((axes[0], "q", "q*"), (axes[1], "c", "c*")):
+        x = [p[f"{what}_theory"] for p in pts]
+        y = [p[f"{what}_measured"] for p in pts]
+        sc = ax.scatter(x, y, c=bs, cmap="viridis", s=28, edgecolors="black", linewidths=0.4)
+        finite = [v for v in x + y if math.isfinite(v)]
+        lo, hi = (min(finite), max(finite)) if finite else (0.0, 1.0)
+        ax.plot([lo, hi], [lo, hi], color="grey", lw=1, ls=":", label="measured = theory")
+        ax.set_xlabel(f"{label}, mean-field theory")
+        ax.set_ylabel(f"{label}, measured at layer L")
+        ax.grid(alpha=0.3)
+        ax.legend(loc="upper left", fontsize=8)
+    fig.colorbar(sc, ax=axes[1], label=r"$\sigma_b^2$")
+    fig.suptitle(
+        f"{cfg.activation} MLP at initialization, depth L = {cfg.depth}, width {cfg.init_width}: "
+        "pre-activation variance q and correlation c of two inputs",
+        fontsize=10,
+    )
+    return fig
+
+
+__all__ = ["fixed_points_figure", "phase_figure"]
