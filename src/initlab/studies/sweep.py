@@ -62,9 +62,15 @@ class SweepConfig:
         "a TOML file with the grid (its keys are these settings; a flag may not repeat one)",
         metavar="FILE",
     )
-    dataset: tuple[str, ...] = option(("mnist",), "dataset, repeatable", repeatable=True)
+    dataset: tuple[str, ...] = option(
+        ("mnist",), "dataset, repeatable", repeatable=True, default_text="mnist"
+    )
     model: tuple[str, ...] = option(
-        ("mlp(layers=4, width=100)",), "model family spec, repeatable", repeatable=True, metavar="SPEC"
+        ("mlp(layers=4, width=100)",),
+        "model family spec, repeatable",
+        repeatable=True,
+        metavar="SPEC",
+        default_text="mlp(layers=4, width=100)",
     )
     model_param: tuple[str, ...] = option(
         (),
@@ -73,8 +79,12 @@ class SweepConfig:
         metavar="NAME=VALUES",
         default_text="none",
     )
-    activation: tuple[str, ...] = option(("relu",), "activation, repeatable", repeatable=True)
-    init: tuple[str, ...] = option(("he_normal",), "init spec, repeatable", repeatable=True, metavar="SPEC")
+    activation: tuple[str, ...] = option(
+        ("relu",), "activation, repeatable", repeatable=True, default_text="relu"
+    )
+    init: tuple[str, ...] = option(
+        ("he_normal",), "init spec, repeatable", repeatable=True, metavar="SPEC", default_text="he_normal"
+    )
     init_param: tuple[str, ...] = option(
         (),
         "a scheme parameter as an axis, e.g. w=1:4:7 for variance(w, b); repeatable",
@@ -82,9 +92,13 @@ class SweepConfig:
         metavar="NAME=VALUES",
         default_text="none",
     )
-    optimizer: tuple[str, ...] = option(("sgd",), "optimizer spec, repeatable", repeatable=True)
-    lr: tuple[float, ...] = option((0.01,), "learning rate, repeatable", repeatable=True)
-    iterations: tuple[int, ...] = option((300,), "training steps, repeatable", repeatable=True)
+    optimizer: tuple[str, ...] = option(
+        ("sgd",), "optimizer spec, repeatable", repeatable=True, default_text="sgd"
+    )
+    lr: tuple[float, ...] = option((0.01,), "learning rate, repeatable", repeatable=True, default_text="0.01")
+    iterations: tuple[int, ...] = option(
+        (300,), "training steps, repeatable", repeatable=True, default_text="300"
+    )
     seeds: int = option(2, "replicates per cell (model seeds seed, seed+1, ...)")
     seed: int = option(0, "first model seed; also seeds the batches and the bootstrap")
     batch_size: int = option(128, "mini-batch size")
