@@ -20,6 +20,7 @@ FACADE = [
     "init_",
     "load_dataset",
     "lsuv_",
+    "phase",
     "probe",
     "register_scheme",
     "reproduce",

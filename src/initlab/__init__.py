@@ -6,8 +6,8 @@ The facade holds verbs (a trailing ``_`` when they change a model in place) and 
 * any PyTorch model -- :func:`init_`, :func:`auto_init_`, :func:`lsuv_`, :func:`audit`,
   :func:`diagnose` (their result types live in :mod:`initlab.tools`);
 * the studies -- :func:`probe`, :func:`compare`, :func:`symmetry`, :func:`reproduce`, :func:`sweep`,
-  each taking a ``Config`` or its fields as keywords and returning a ``Result``; those types live in
-  :mod:`initlab.studies` (``initlab.studies.ProbeConfig``, ...);
+  :func:`phase`, each taking a ``Config`` or its fields as keywords and returning a ``Result``; those
+  types live in :mod:`initlab.studies` (``initlab.studies.ProbeConfig``, ...);
 * data and theory -- :func:`load_dataset` (:mod:`initlab.data`), :mod:`initlab.theory`;
 * :class:`InitlabError` for every bad input, and ``__version__``.
 
@@ -34,6 +34,7 @@ from .core.errors import InitlabError
 from .data import load_dataset
 from .schemes import register_scheme, scheme, schemes
 from .studies.compare import compare
+from .studies.phase import phase
 from .studies.probe import probe
 from .studies.reproduce import reproduce
 from .studies.sweep import sweep
@@ -54,6 +55,7 @@ __all__ = [
     "init_",
     "load_dataset",
     "lsuv_",
+    "phase",
     "probe",
     "register_scheme",
     "reproduce",

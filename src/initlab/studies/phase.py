@@ -20,11 +20,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..activations import activation as get_activation
+from ..core import html
 from ..core.errors import InitlabError
 from ..core.io import to_jsonable
 from ..data import Dataset, dataset_info
 from ..theory import critical_sigma_w2, xi_c
 from .config import Progress, ShouldStop, configure, dataset_for, figure_error, option
+from .display import card
 from .phase_init import measure_fixed_points
 from .sweep import SweepConfig, SweepResult
 from .sweep import run as run_sweep
@@ -161,6 +163,24 @@ class PhaseResult:
                 t = 0.0 if b1 == b0 else (sigma_b2 - b0) / (b1 - b0)
                 return float(w0 + t * (w1 - w0))
         raise InitlabError(f"sigma_b^2 = {sigma_b2} is outside the drawn boundary's range")
+
+    def _repr_html_(self) -> str:
+        """Jupyter's display: the accuracy grid (rows sigma_b^2) with the critical sigma_w^2, and the
+        ``phase`` figure."""
+        rows = [
+            [b, *(html.percent(a) for a in accs), self.boundary_at(b)]
+            for b, accs in zip(self.sigma_b2, self.accuracy, strict=True)
+        ]
+        columns = ["sigma_b^2 \\ sigma_w^2", *(f"{w:g}" for w in self.sigma_w2), "chi_1 = 1 at sigma_w^2"]
+        cfg, sw = self.config, self.sweep
+        facts = [
+            f"{cfg.activation} mlp, depth {cfg.depth}, width {cfg.width}, {cfg.iterations} steps",
+            f"{sw.trained} models trained, {sw.skipped} from the store"
+            + (" (stopped early)" if self.partial else ""),
+            f"{sw.wall_seconds:.1f} s",
+        ]
+        figure = (self, "phase", "test accuracy over sigma_w^2 and sigma_b^2 with chi_1 = 1 and 6 xi_c = L")
+        return card("initlab phase", html.table(columns, rows), facts=facts, figure=figure)
 
     def to_dict(self) -> dict[str, Any]:
         theory = {

@@ -31,6 +31,7 @@ from typing import Any, ClassVar
 import torch
 
 from ..activations import activation as get_activation
+from ..core import html
 from ..core.device import resolve_device
 from ..core.env import version
 from ..core.errors import InitlabError, closest
@@ -43,6 +44,7 @@ from ..measure.series import moving_average
 from ..schemes import scheme
 from ..train import SAMPLINGS, TrainConfig, TrainResult, train
 from .config import Progress, ShouldStop, configure, dataset_for, figure_error, option
+from .display import card
 from .progress import progress_bar
 from .sweep_grid import GROUP_AXES, Cell, cell_key, expand_specs, param_axes, unique
 from .sweep_store import Store, check_store, flat
@@ -343,6 +345,30 @@ class SweepResult:
             if any(c.startswith(spec + ".") for c in out):
                 out.remove(spec)
         return out
+
+    def _repr_html_(self) -> str:
+        """Jupyter's display: the summary table (mean and 95% interval over seeds) and the figure."""
+        cols = [*self.varying()] or ["init"]
+        rows = [
+            [
+                *(r.get(c) for c in cols),
+                r["seeds"],
+                html.percent(r["test_accuracy_mean"]),
+                f"[{html.percent(r['test_accuracy_low'])}, {html.percent(r['test_accuracy_high'])}]",
+                r["final_loss_mean"],
+                r["diverged"],
+            ]
+            for r in self.summary()
+        ]
+        columns = [*cols, "seeds", "test accuracy", "95% interval", "final loss", "diverged"]
+        facts = [
+            f"{len(self.cells)} cells: {self.trained} trained, {self.skipped} from the store"
+            + (" (stopped early)" if self.partial else ""),
+            f"store {self.store}" if self.store else "no store (in memory)",
+            f"{self.wall_seconds:.1f} s",
+        ]
+        figure = (self, "sweep", "test accuracy and final loss per cell") if self.rows else None
+        return card("initlab sweep", html.table(columns, rows), facts=facts, figure=figure)
 
     def to_dict(self) -> dict[str, Any]:
         return {
