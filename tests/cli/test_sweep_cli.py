@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from initlab.cli import main
+from interrupt_helpers import interrupt_after_progress
 
 GRID = """
 model = "mlp(layers=1, width=8)"
@@ -43,3 +44,24 @@ def test_toml_grid_run_folder_and_resume(tmp_path: Path, capsys: pytest.CaptureF
     assert "6 cells trained, 6 found in the store" in capsys.readouterr().out
     with sqlite3.connect(store) as db:
         assert db.execute("SELECT COUNT(*), COUNT(DISTINCT key) FROM cells").fetchone() == (12, 12)
+
+
+def test_ctrl_c_keeps_finished_ensembles_and_the_rerun_trains_the_rest(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = tmp_path / "s.sqlite"
+    argv = [
+        *("sweep", "--model", "mlp(layers=1, width=8)", "--init", "variance", "--init-param", "w=0.5:3:10"),
+        *("--iterations", "150", "--seeds", "2", "--batch-size", "32", "--eval-size", "50", "--chunk", "1"),
+        *("--store", str(store), "--threads", "1"),
+    ]
+    run = interrupt_after_progress([*argv, "--out", str(tmp_path / "a")], total=20, min_done=2)
+    assert run.returncode == 130, run.stderr
+    doc = json.loads((tmp_path / "a" / "results.json").read_text())
+    assert doc["partial"] is True and 2 <= doc["trained"] < 20
+    with sqlite3.connect(store) as db:
+        assert db.execute("SELECT COUNT(*) FROM cells").fetchone()[0] == doc["stored"] == doc["trained"]
+    assert "Interrupted: finished ensembles are stored" in run.stdout
+    assert main([*argv, "--out", str(tmp_path / "b")]) == 0
+    rest = json.loads((tmp_path / "b" / "results.json").read_text())
+    assert (rest["trained"], rest["skipped"], rest["stored"]) == (20 - doc["trained"], doc["trained"], 20)
