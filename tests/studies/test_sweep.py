@@ -186,3 +186,10 @@ def test_a_killed_sweep_keeps_its_finished_cells_and_resumes(mnist: Dataset, tmp
     )
     res = run(cfg, dataset=mnist)
     assert (res.trained, res.skipped, len(res.rows)) == (12 - kept, kept, 12)
+
+
+def test_varying_names_schemes_by_spec_and_one_scheme_by_its_parameters(mnist: Dataset) -> None:
+    tiny = replace(BASE, lr=(0.05,), iterations=(2,), seeds=1, eval_size=20)
+    mixed = run(replace(tiny, init=("he_normal", "lecun_normal"), init_param=()), dataset=mnist)
+    assert mixed.varying() == ["init"]  # not he_normal's mode/nonlinearity against lecun_normal's none
+    assert run(tiny, dataset=mnist).varying() == ["init.w"]

@@ -341,8 +341,12 @@ class SweepResult:
             c for c in (rows[0] if rows else {}) if c in SUMMARY_AXES or c.startswith(("model.", "init."))
         ]
         out = [c for c in cols if len({repr(r.get(c)) for r in rows}) > 1]
-        for spec in ("init", "model"):  # a varying parameter names the spec's change better
-            if any(c.startswith(spec + ".") for c in out):
+        for spec in ("init", "model"):
+            names = {str(r[spec]).split("(")[0] for r in rows}
+            params = [c for c in out if c.startswith(spec + ".")]
+            if len(names) > 1:  # different schemes (families): the spec names the cell
+                out = [c for c in out if c not in params]
+            elif params and spec in out:  # one scheme (family): its varying parameters say more
                 out.remove(spec)
         return out
 

@@ -3,6 +3,7 @@ with its 95% bootstrap interval as error bars, one line per combination of the o
 
 from __future__ import annotations
 
+import textwrap
 from typing import TYPE_CHECKING, Any
 
 from ._style import color, pyplot
@@ -65,14 +66,17 @@ def sweep_figure(result: SweepResult, x: str | None = None) -> Any:
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
         if cats:
-            ax.set_xticks(range(len(cats)), cats, rotation=20, ha="right", fontsize=8)
+            ax.set_xticks(range(len(cats)), [textwrap.fill(c, 24) for c in cats], fontsize=7)
     if len(series) > 1:
         axes[0].legend(fontsize=8, title=None)
-    varying = set(result.varying()) | {"init" if any(c.startswith("init.") for c in result.varying()) else ""}
-    fixed = [f"{rows[0][c]}" for c in ("dataset", "model", "activation", "optimizer") if c not in varying]
-    fixed += [f"{c} {rows[0][c]}" for c in ("lr", "iterations") if c not in varying]
-    if "init" in varying and rows:
-        fixed.append(str(rows[0]["init"]).split("(")[0])
+    varying = set(result.varying())
+    fixed = []
+    for c in ("dataset", "model", "activation", "init", "optimizer"):
+        if c in varying or not rows:
+            continue
+        params = any(v.startswith(c + ".") for v in varying)
+        fixed.append(str(rows[0][c]).split("(")[0] if params else str(rows[0][c]))
+    fixed += [f"{c} {rows[0][c]}" for c in ("lr", "iterations") if c not in varying and rows]
     fig.suptitle(
         f"initlab sweep: {len(result.rows)} models, mean over up to {seeds} seeds "
         "with 95% bootstrap interval" + (" (partial)" if result.partial else "") + "\n" + ", ".join(fixed),
