@@ -22,6 +22,21 @@ TINY: dict[str, list[str]] = {  # each command's cheapest valid run (with --out 
     "symmetry": ["symmetry", "--layers", "1", "--width", "4", "--iterations", "1"],
     "reproduce": ["reproduce", "--quick"],
     "diagnose": ["diagnose", "initlab.examples:mlp20_relu", "--input-shape", "100", "--batch", "2"],
+    "phase": [
+        *("phase", "--depth", "1", "--width", "4", "--iterations", "1", "--sigma-w2", "1"),
+        *("--sigma-b2", "0", "--resolution", "2", "--eval-size", "8"),
+    ],
+    "sweep": [
+        "sweep",
+        "--model",
+        "mlp(layers=1, width=4)",
+        "--iterations",
+        "1",
+        "--seeds",
+        "1",
+        "--eval-size",
+        "8",
+    ],
 }
 STUDIES = list(TINY)
 
@@ -64,6 +79,32 @@ OWN: list[tuple[str, str, list[str], str]] = [
     ("symmetry", "unknown optimizer", ["--optimizer", "sgdd"], "'sgdd'"),
     ("reproduce", "value out of range", ["--iterations", "0"], "iterations"),
     ("reproduce", "negative seeds", ["--seeds", "-2"], "seeds"),
+    ("sweep", "unknown scheme", ["--init", "varaince"], "unknown scheme 'varaince'"),
+    ("sweep", "unknown family", ["--model", "mlpp(layers=1)"], "unknown model family 'mlpp'"),
+    ("sweep", "empty axis", ["--init-param", "w="], "the grid is empty: --init-param w has no values"),
+    ("sweep", "empty axis in the file", ["--grid", "{dir}/empty.toml"], "the grid is empty: --init"),
+    (
+        "sweep",
+        "a parameter in the spec and as an axis",
+        ["--init", "variance(w=1)", "--init-param", "w=1,2"],
+        "conflicting values: init parameter 'w' is both in 'variance(w=1)' and in --init-param",
+    ),
+    (
+        "sweep",
+        "a setting in the file and a flag",
+        ["--grid", "{dir}/grid.toml", "--lr", "0.1"],
+        "conflicting",
+    ),
+    ("sweep", "repeated value", ["--lr", "0.1", "--lr", "0.1"], "--lr repeats the value 0.1"),
+    ("sweep", "parameter given twice", ["--init-param", "w=1", "--init-param", "w=2"], "gives 'w' twice"),
+    ("sweep", "bad range", ["--init", "variance", "--init-param", "w=1:2"], "START:STOP:NUM"),
+    ("sweep", "unknown setting in the file", ["--grid", "{dir}/typo.toml"], "unknown setting 'lrs'"),
+    ("sweep", "grid file not TOML", ["--grid", "{dir}/a-file"], "not valid TOML"),
+    ("sweep", "no grid file", ["--grid", "{dir}/nope.toml"], "no grid file"),
+    ("sweep", "store not SQLite", ["--store", "{dir}/old-run/results.json"], "cannot use"),
+    ("phase", "bad grid", ["--sigma-w2", "1:2"], "START:STOP:NUM"),
+    ("phase", "negative sigma_b^2", ["--sigma-b2=-0.1,0.1"], "sigma_b^2 >= 0"),
+    ("phase", "unknown activation", ["--activation", "tahn"], "'tahn'"),
     ("diagnose", "unknown module", ["--input-shape", "4"], "cannot import module"),
     ("diagnose", "bad shape", ["--input-shape", "4,x"], "'4,x'"),
     ("diagnose", "absurd sizes", ["--input-shape", "100000,100000"], "of memory, more than"),
@@ -140,6 +181,9 @@ def scratch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     (tmp_path / "notes").mkdir()
     (tmp_path / "notes" / "notes.txt").write_text("mine")
     (tmp_path / "badfactories.py").write_text(FACTORIES)
+    (tmp_path / "grid.toml").write_text("lr = [0.1, 0.01]\n")
+    (tmp_path / "empty.toml").write_text("init = []\n")
+    (tmp_path / "typo.toml").write_text("lrs = [0.1]\n")
     yield tmp_path
     sys.modules.pop("badfactories", None)
 

@@ -137,6 +137,8 @@ def test_registering_a_name_twice_is_an_error() -> None:
         ("xavier_uniform", (16, 8, 3), math.sqrt(2 / (24 + 48))),
         ("trunc_normal(std=2, a=-1, b=1)", (4, 4), 2 * float(sps.truncnorm(-1, 1).std())),
         ("torch_default", (10, 300), 1 / math.sqrt(900)),
+        ("variance(w=1.5, b=0.05)", (50, 200), math.sqrt(1.5 / 200)),
+        ("variance(w=2)", (16, 8, 3, 3), math.sqrt(2 / 72)),
     ],
 )
 def test_analytic_std_formulas(spec: str, shape: tuple[int, ...], expected: float) -> None:

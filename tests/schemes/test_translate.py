@@ -40,6 +40,7 @@ SPECS: list[str] = [
     "he_normal(nonlinearity=selu)",
     "orthogonal(gain=2)",
     "sparse(sparsity=0.5, std=1)",
+    "variance(w=1.7, b=0.05)",
 ]
 SHAPES = [(64, 32), (32, 64), (16, 4, 3, 3), (8, 2, 3, 3, 3)]
 
@@ -104,6 +105,17 @@ def test_torch_default_code_draws_weight_and_bias_as_init_does() -> None:
     initlab.init_(ours, "torch_default", generator=torch.Generator().manual_seed(3))
     _run_torch(t, theirs.weight, theirs.bias, seed=3)
     assert torch.equal(ours.weight, theirs.weight) and torch.equal(ours.bias, theirs.bias)
+
+
+def test_variance_code_draws_weight_and_bias_as_init_does() -> None:
+    t = translate("variance(w=1.7, b=0.05)", "torch")
+    assert t.same_values and t.bias == "torch.nn.init.normal_(b, 0.0, math.sqrt(0.05))"
+    ours, theirs = nn.Linear(30, 20), nn.Linear(30, 20)
+    initlab.init_(ours, "variance(w=1.7, b=0.05)", generator=torch.Generator().manual_seed(3))
+    _run_torch(t, theirs.weight, theirs.bias, seed=3)
+    assert torch.equal(ours.weight, theirs.weight) and torch.equal(ours.bias, theirs.bias)
+    assert translate("variance(w=2)", "torch").bias == "torch.nn.init.zeros_(b)"
+    assert "stddev=0.223606797749979" in str(translate("variance(w=1, b=0.05)", "keras").bias)
 
 
 def test_a_wrong_rule_would_be_caught() -> None:

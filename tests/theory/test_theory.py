@@ -171,3 +171,22 @@ def test_every_activation_has_finite_theory(act: str) -> None:
     assert mf.regime in {"ordered", "critical", "chaotic", "divergent"}
     if mf.regime != "divergent":
         assert math.isfinite(mf.q_star) and math.isfinite(mf.chi_1) and mf.xi_q >= 0 and mf.xi_c >= 0
+
+
+def test_variance_scheme_gives_its_sigmas_to_the_theory() -> None:
+    lv = theory.layer_variances("variance(w=1.5, b=0.05)", (50, 80), bias=True)
+    assert lv is not None
+    assert (lv.sigma_w2, lv.sigma_b2) == (pytest.approx(1.5), pytest.approx(0.05))
+    assert lv.backward == pytest.approx(1.5 * 50 / 80)
+    off = theory.layer_variances("variance(w=1.5, b=0.05)", (50, 80), bias=False)
+    assert off is not None and off.sigma_b2 == 0.0
+
+
+def test_critical_sigma_w2_is_where_chi_1_is_one() -> None:
+    assert theory.critical_sigma_w2("tanh", 0.0) == pytest.approx(1.0, abs=1e-6)
+    w = theory.critical_sigma_w2("tanh", 0.05)
+    assert theory.chi_1("tanh", w, 0.05) == pytest.approx(1.0, abs=1e-7)
+    assert theory.chi_1("tanh", 0.99 * w, 0.05) < 1.0 < theory.chi_1("tanh", 1.01 * w, 0.05)
+    assert math.isnan(theory.critical_sigma_w2("tanh", 0.05, high=1.5))  # no crossing below 1.5
+    with pytest.raises(initlab.InitlabError, match="sigma_b"):
+        theory.critical_sigma_w2("tanh", -1.0)

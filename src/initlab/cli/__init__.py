@@ -22,7 +22,17 @@ from ._interrupt import Stop, graceful_stop
 from ._study import StudyCommand, add_study, config_from_args
 
 #: Subcommand modules, in the order ``--help`` lists them.
-COMMANDS: list[str] = ["_schemes", "_translate", "_diagnose", "_probe", "_symmetry", "_compare", "_reproduce"]
+COMMANDS: list[str] = [
+    "_schemes",
+    "_translate",
+    "_diagnose",
+    "_probe",
+    "_symmetry",
+    "_compare",
+    "_reproduce",
+    "_sweep",
+    "_phase",
+]
 
 
 class Parser(argparse.ArgumentParser):

@@ -17,6 +17,7 @@ stream          what it draws
 ``factory``     the global RNG while ``diagnose`` calls a user's model factory (restored afterwards)
 ``init``        re-initialisation of a user model (``init_``, ``auto``, LSUV) in ``diagnose``
 ``diagnose``    the input and cotangent of :func:`initlab.diagnose` in ``diagnose``
+``bootstrap``   the resamples of a summary's bootstrap intervals (``sweep``)
 ==============  ===============================================================================
 
 A stream's generator is ``torch.Generator().manual_seed(derive(seed, stream))`` with
@@ -46,7 +47,16 @@ import torch
 from .errors import InitlabError, check_int, unknown
 
 #: The named streams (see the module docstring).
-STREAMS: tuple[str, ...] = ("weights", "batches", "inputs", "cotangents", "factory", "init", "diagnose")
+STREAMS: tuple[str, ...] = (
+    "weights",
+    "batches",
+    "inputs",
+    "cotangents",
+    "factory",
+    "init",
+    "diagnose",
+    "bootstrap",
+)
 
 
 #: The largest valid seed: every seed a run uses (``seed`` .. ``seed + count - 1``) fits a signed

@@ -4,6 +4,7 @@ forward/backward hooks, and the probe of any ensemble (taps and hooks inside the
 from __future__ import annotations
 
 from . import stats
+from .bootstrap import Interval, bootstrap_mean
 from .ensemble_probe import BACKWARD_STATS, FORWARD_STATS, EnsembleProbe, Record, probe_ensemble
 from .histogram import Histogram, histogram
 from .hooks import Call, Recorder, first_tensor, frozen_buffers, units_view
@@ -16,9 +17,11 @@ __all__ = [
     "Call",
     "EnsembleProbe",
     "Histogram",
+    "Interval",
     "Record",
     "Recorder",
     "Tap",
+    "bootstrap_mean",
     "distinct_units",
     "effective_rank",
     "find_taps",

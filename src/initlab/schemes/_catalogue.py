@@ -168,6 +168,40 @@ def variance_scaling(
     return _vs_law(math.sqrt(scale / fan(shape, mode)), distribution)
 
 
+def _check_variance(*, w: float, b: float) -> None:
+    require(w > 0, f"w={w} (sigma_w^2) must be > 0")
+    require(b >= 0, f"b={b} (sigma_b^2) must be >= 0")
+
+
+def _variance_bias(shape: tuple[int, ...], *, w: float = 1.0, b: float = 0.0) -> Law | None:
+    return Normal(math.sqrt(b)) if b > 0 else None  # b = 0: zero biases, as every other scheme
+
+
+@register_scheme(
+    distribution="normal",
+    formula="sqrt(w / fan_in); bias sqrt(b)",
+    reference="Poole et al. 2016; Schoenholz et al. 2017",
+    needs_fans=True,
+    check=_check_variance,
+    bias=_variance_bias,
+)
+def variance(shape: tuple[int, ...], *, w: float = 1.0, b: float = 0.0) -> Law:
+    """Mean-field parameters given directly: weights ``N(0, w / fan_in)``, biases ``N(0, b)``.
+
+    ``w`` is ``sigma_w^2`` and ``b`` is ``sigma_b^2`` as Poole et al. (2016), *Exponential expressivity
+    in deep neural networks through transient chaos*, and Schoenholz et al. (2017), *Deep information
+    propagation*, write them: the pre-activation variance map is ``q_l = w E[phi(z)^2] + b``. The
+    phase diagrams of those papers are grids of ``variance(w=..., b=...)``. ``b = 0`` zeroes the
+    biases (and draws nothing for them), so ``variance(w=2)`` is ``he_normal`` and ``variance(w=1)``
+    is ``lecun_normal``, value for value.
+
+    >>> import initlab; s = initlab.scheme("variance(w=2, b=0.05)")
+    >>> s.std((10, 200)), round(s.bias_law((10, 200)).std ** 2, 12)
+    (0.1, 0.05)
+    """
+    return Normal(math.sqrt(w / fans(shape)[0]))
+
+
 def _check_gain(*, gain: float) -> None:
     require(gain > 0, f"gain={gain} must be > 0")
 
@@ -388,7 +422,7 @@ def torch_default(shape: tuple[int, ...]) -> Law:
     PyTorch writes it as ``kaiming_uniform_(w, a=sqrt(5))``: gain ``sqrt(2 / (1 + 5)) = 1/sqrt(3)``, so
     the bound is ``sqrt(3) * gain / sqrt(fan_in) = 1 / sqrt(fan_in)`` and the std ``1 / sqrt(3 fan_in)``
     -- a third of LeCun's variance, which in a deep ReLU stack shrinks the pre-activation variance
-    about 6x per layer. The only scheme here that also initialises biases.
+    about 6x per layer. With ``variance(b > 0)``, one of two schemes that also initialise biases.
 
     >>> import initlab; round(initlab.scheme("torch_default").std((10, 100)), 4)
     0.0577

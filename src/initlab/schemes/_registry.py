@@ -20,6 +20,8 @@ from ..core.spec import ParsedSpec, Value, bind_params, canonical, parse_spec, s
 from ._laws import LAWS, Law
 
 LawFn = Callable[..., Law]
+#: ``bias(weight_shape, **params)``: the bias law, or ``None`` for zero biases (for these parameters).
+BiasFn = Callable[..., Law | None]
 #: ``rule(model, **params) -> {parameter name: law}``: a module-aware scheme's laws for the parameters
 #: its structure singles out (residual outputs, branch norms, the classifier); every other weight gets
 #: the scheme's ``law(shape)``.
@@ -37,7 +39,7 @@ class SchemeInfo:
     reference: str
     needs_fans: bool
     check: Callable[..., None] | None
-    bias: LawFn | None
+    bias: BiasFn | None
     module_rule: ModuleRule | None = None
 
     @property
@@ -61,13 +63,14 @@ def register_scheme(
     reference: str,
     needs_fans: bool,
     check: Callable[..., None] | None = None,
-    bias: LawFn | None = None,
+    bias: BiasFn | None = None,
     module_rule: ModuleRule | None = None,
 ) -> Callable[[LawFn], LawFn]:
     """Decorator registering ``law(shape, *, params) -> Law`` under its ``__name__``.
 
     ``check(**params)`` validates parameters when the spec is parsed; ``bias(weight_shape, **params)``
-    gives the bias law for schemes that initialise biases (else biases are zero).
+    gives the bias law for schemes that initialise biases (else, or where it returns ``None``, biases
+    are zero).
     ``module_rule(model, **params)`` makes the scheme **module-aware** (:data:`ModuleRule`): ``init_`` on
     a module applies the rule's laws to the parameters it names and ``law(shape)`` to every other
     weight; ``law(shape)`` alone is then the law of an ordinary (unmarked) layer, and ``init_`` on a
@@ -156,7 +159,8 @@ class Scheme:
         """The bias law for a layer with this weight shape, or ``None`` for zero biases."""
         if self.info.bias is None:
             return None
-        return _checked(self, self.info.bias(self._shape(weight_shape), **self.params), "bias law")
+        law = self.info.bias(self._shape(weight_shape), **self.params)
+        return None if law is None else _checked(self, law, "bias law")
 
     def sample(
         self,

@@ -71,6 +71,7 @@ class Rules:
             "identity": self.identity,
             "sparse": self.sparse,
             "torch_default": self.torch_default,
+            "variance": self.variance,
         }
 
     def uniform(self, q: P) -> Draft:
@@ -151,6 +152,12 @@ class Rules:
             "among the out entries of every input, the rest N(0, std^2))"
         )
         return Draft(None, False, (note,), bias=self.bias())
+
+    def variance(self, q: P) -> Draft:
+        w, b = float(q["w"]), float(q["b"])
+        bias = f"{self.p}.normal(stddev={num(b**0.5)})" if b > 0 else self.bias()
+        note = "sigma_w^2 = w, sigma_b^2 = b: the bias initializer draws N(0, b)"
+        return Draft(f'{self.p}.variance_scaling({num(w)}, "fan_in", "normal")', True, (note,), bias=bias)
 
     def torch_default(self, q: P) -> Draft:
         notes = (

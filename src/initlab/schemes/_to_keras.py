@@ -119,6 +119,13 @@ def _torch_default(q: P) -> Draft:
     return Draft(code, True, notes, bias=None)
 
 
+def _variance(q: P) -> Draft:
+    w, b = float(q["w"]), float(q["b"])
+    code = f'{K}.VarianceScaling(scale={num(w)}, mode="fan_in", distribution="untruncated_normal")'
+    bias = f"{K}.RandomNormal(mean=0.0, stddev={num(b**0.5)})" if b > 0 else _BIAS
+    return Draft(code, True, ("sigma_w^2 = w, sigma_b^2 = b: the bias initializer draws N(0, b)",), bias=bias)
+
+
 RULES: dict[str, Callable[[P], Draft]] = {
     "zeros": lambda q: Draft(f"{K}.Zeros()", True, bias=_BIAS),
     "ones": lambda q: Draft(f"{K}.Ones()", True, bias=_BIAS),
@@ -139,4 +146,5 @@ RULES: dict[str, Callable[[P], Draft]] = {
     "identity": _identity,
     "sparse": _sparse,
     "torch_default": _torch_default,
+    "variance": _variance,
 }

@@ -161,6 +161,15 @@ def _torch_default(p: P) -> Draft:
     return Draft(code, True, (note,), same_values=True, bias=f"{NN}.uniform_(b, -bound, bound)")
 
 
+def _variance(p: P) -> Draft:
+    w, b = float(p["w"]), float(p["b"])
+    lines, fan = _fans("fan_in")
+    code = "\n".join([*lines, *_draw(f"math.sqrt({exact_num(w)} / {fan})", "normal")])
+    bias = f"{NN}.normal_(b, 0.0, math.sqrt({exact_num(b)}))" if b > 0 else _ZERO_BIAS
+    note = "sigma_w^2 = w, sigma_b^2 = b: the weight is variance_scaling(w, fan_in, normal), the bias N(0, b)"
+    return Draft(code, True, (note,), same_values=True, bias=bias)
+
+
 RULES: dict[str, Callable[[P], Draft]] = {
     "zeros": lambda p: Draft(f"{NN}.zeros_(w)", True, same_values=True, bias=_ZERO_BIAS),
     "ones": lambda p: Draft(f"{NN}.ones_(w)", True, same_values=True, bias=_ZERO_BIAS),
@@ -179,4 +188,5 @@ RULES: dict[str, Callable[[P], Draft]] = {
     "identity": _identity,
     "sparse": _sparse,
     "torch_default": _torch_default,
+    "variance": _variance,
 }

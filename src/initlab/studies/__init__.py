@@ -3,7 +3,8 @@
 Each study is a module with ``Config``, ``run(config, *, dataset, progress, should_stop) -> Result``,
 ``Result.to_dict()``, ``Result.figures()`` and ``Result.figure(name)`` (the contract:
 :mod:`initlab.studies.config`); its verb is on the facade (``initlab.probe``, ``initlab.compare``,
-``initlab.symmetry``, ``initlab.reproduce``). Every ``run`` and verb takes ``progress=True`` for a
+``initlab.symmetry``, ``initlab.reproduce``, ``initlab.sweep``; a sweep's store loads with
+:func:`load_store`). Every ``run`` and verb takes ``progress=True`` for a
 progress bar (:func:`progress_bar`: HTML in a notebook, rich in a terminal), and every result displays
 itself in Jupyter (``_repr_html_``). This package is the one place for their types:
 
@@ -14,14 +15,17 @@ True
 
 from __future__ import annotations
 
-from . import compare, diagnose, probe, reproduce, symmetry
+from . import compare, diagnose, phase, probe, reproduce, sweep, symmetry
 from .compare import CompareConfig, CompareResult
 from .depth import DepthConfig, DepthResult, DepthRow
 from .depth import run as depth_run  # the depth study's library part (its command is still to come)
 from .diagnose import DiagnoseConfig, DiagnoseResult
+from .phase import PhaseConfig, PhaseResult
 from .probe import LayerProbe, ProbeConfig, ProbeResult, SpecProbe
 from .progress import NotebookBar, TerminalBar, progress_bar
 from .reproduce import ReproduceConfig, ReproduceResult
+from .sweep import SweepConfig, SweepResult, config_from_toml
+from .sweep_store import Store, load_store
 from .symmetry import SymmetryCase, SymmetryConfig, SymmetryResult
 
 __all__ = [
@@ -34,20 +38,29 @@ __all__ = [
     "DiagnoseResult",
     "LayerProbe",
     "NotebookBar",
+    "PhaseConfig",
+    "PhaseResult",
     "ProbeConfig",
     "ProbeResult",
     "ReproduceConfig",
     "ReproduceResult",
     "SpecProbe",
+    "Store",
+    "SweepConfig",
+    "SweepResult",
     "SymmetryCase",
     "SymmetryConfig",
     "SymmetryResult",
     "TerminalBar",
     "compare",
+    "config_from_toml",
     "depth_run",
     "diagnose",
+    "load_store",
+    "phase",
     "probe",
     "progress_bar",
     "reproduce",
+    "sweep",
     "symmetry",
 ]

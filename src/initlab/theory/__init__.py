@@ -2,6 +2,7 @@
 
 * :mod:`.maps`: the variance and correlation maps, ``q*``, ``c*``, ``chi_1``, ``xi_q``, ``xi_c``,
   :func:`mean_field`;
+* :mod:`.phase`: the chi_1 = 1 boundary, :func:`critical_sigma_w2`;
 * :mod:`.predict`: from a scheme's law to per-layer variances and predictions for an MLP;
 * :mod:`.moments`: the Gaussian expectations of an activation they share;
 * :mod:`.residual`: the residual stream's variance per block (doubling, ``1 + a^2``, flat, linear).
@@ -24,6 +25,7 @@ from .maps import (
     xi_q,
 )
 from .moments import activation_mean, derivative_moment, second_moment
+from .phase import critical_sigma_w2
 from .predict import APPROX_KINDS, EXACT_KINDS, LayerPrediction, LayerVariances, layer_variances, predict
 from .residual import branch_scale2, layer_gain, stream_variances, tap_fraction
 
@@ -38,6 +40,7 @@ __all__ = [
     "chi_1",
     "correlation_fixed_point",
     "correlation_map",
+    "critical_sigma_w2",
     "derivative_moment",
     "fixed_point",
     "layer_gain",
