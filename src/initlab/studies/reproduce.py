@@ -84,7 +84,9 @@ class ReproduceConfig:
     seeds: int = option(5, "MNIST comparison: seeds per init")
     batch_size: int = option(128, flag=None)
     lr: float = option(0.01, flag=None)
-    device: str = option("cpu", "cpu, cuda, cuda:N, mps or auto: where the symmetry and MNIST parts train")
+    device: str = option(
+        "cpu", "cpu, cuda, cuda:N, mps or auto: where the probe, symmetry and MNIST parts run"
+    )
 
     def data_name(self) -> str:
         return "mnist"
@@ -150,6 +152,7 @@ class ReproduceConfig:
             seeds=self.probe_seeds,
             seed=self.seed,
             input_dim=input_dim,
+            device=self.device,
         )
 
     def to_dict(self) -> dict[str, Any]:
