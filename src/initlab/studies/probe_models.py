@@ -94,15 +94,9 @@ def _mlp_theory(
     bias = bool(factory.params.get("bias", True))
     if layers < 1:
         return None, None, None
-    shapes = [(width, d)] + [(width, width)] * (layers - 1)
-    lvs = [theory.layer_variances(sch, shape, bias=bias) for shape in shapes]
-    if not math.isfinite(x2) or any(lv is None for lv in lvs):
-        return None, None, None
-    known = [lv for lv in lvs if lv is not None]
-    preds = theory.predict(act, known, input_second_moment=x2, batch=batch)
-    q0 = preds[0].q if math.isfinite(preds[0].q) else 1.0
-    mf = theory.mean_field(act, known[-1].sigma_w2, known[-1].sigma_b2, q0=q0)
-    return preds, mf, all(lv.exact for lv in known)
+    from .probe import _theory  # the classic stack's theory: the same hidden-layer maps
+
+    return _theory(act, sch, d, width, layers, bias, x2, batch)
 
 
 def _layer_theory(

@@ -250,20 +250,7 @@ def summary_figure(result: ProbeResult) -> Any:
             if any(math.isfinite(v) for v in pred):
                 any_theory = True
                 ax.plot(x, pred, ls=(0, (4, 2)), lw=1.3, color=palette[k], zorder=3)
-        if len(off_scale) < len(runs):
-            ax.set_yscale("log")
-        if off_scale:
-            ax.text(
-                0.02,
-                0.02,
-                "not shown (0 or not finite): " + ", ".join(off_scale),
-                transform=ax.transAxes,
-                fontsize=7,
-                color="0.35",
-                va="bottom",
-                zorder=5,
-                bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "none", "pad": 1.0},
-            )
+        _log_scale_or_note(ax, off_scale, len(runs))
         ax.set_title(title, fontsize=10)
         ax.set_xlabel("layer")
         ax.set_ylabel("std (log scale)")
@@ -351,20 +338,7 @@ def model_summary_figure(result: ProbeResult) -> Any:
             if any(math.isfinite(v) for v in pred):
                 any_theory = True
                 ax.plot(x, pred, ls=(0, (4, 2)), lw=1.3, color=palette[k], zorder=3)
-        if len(off_scale) < len(runs):
-            ax.set_yscale("log")
-        if off_scale:
-            ax.text(
-                0.02,
-                0.02,
-                "not shown (0 or not finite): " + ", ".join(off_scale),
-                transform=ax.transAxes,
-                fontsize=7,
-                color="0.35",
-                va="bottom",
-                zorder=5,
-                bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "none", "pad": 1.0},
-            )
+        _log_scale_or_note(ax, off_scale, len(runs))
         n = len(_indices(first, which))
         ax.set_title(title, fontsize=9.5)
         ax.set_xlabel("residual block" if which == "stream" else "weighted layer (call order)")
@@ -398,3 +372,21 @@ def model_summary_figure(result: ProbeResult) -> Any:
         fontsize=10,
     )
     return fig
+
+
+def _log_scale_or_note(ax: Any, off_scale: list[str], n_runs: int) -> None:
+    """Log scale when any run has positive values; name the runs left out (all 0 or not finite)."""
+    if len(off_scale) < n_runs:
+        ax.set_yscale("log")
+    if off_scale:
+        ax.text(
+            0.02,
+            0.02,
+            "not shown (0 or not finite): " + ", ".join(off_scale),
+            transform=ax.transAxes,
+            fontsize=7,
+            color="0.35",
+            va="bottom",
+            zorder=5,
+            bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "none", "pad": 1.0},
+        )
