@@ -15,9 +15,9 @@ A depth "trains" for a spec when its mean test accuracy over seeds is above ``th
 scale ``6 xi_c`` (Schoenholz et al. 2017: signals propagate ~6 xi_c layers) is recorded per spec
 (``inf`` at criticality: He with ReLU). Stopping early (``should_stop``) keeps the finished depths.
 
-The figure: :meth:`DepthResult.figure` (:mod:`initlab.viz.depth`). Not yet here (see the issue): the
-CLI command and its run folder, the results.json JSON Schema, the findings computed from the run,
-and the ``reproduce --deep`` section.
+The figure: :meth:`DepthResult.figure` (:mod:`initlab.viz.depth`); the command: ``initlab depth``
+(:mod:`initlab.cli._depth`); results.json: docs/results-depth.md. Not yet here (see the issue): the
+findings computed from the run and the ``reproduce --deep`` section.
 """
 
 from __future__ import annotations
@@ -33,52 +33,87 @@ from .. import theory
 from ..core.errors import InitlabError
 from ..core.io import to_jsonable
 from ..core.seeds import check_seed, generator, weight_seeds
-from ..data import Dataset, load_dataset
+from ..data import Dataset, dataset_info, load_dataset
 from ..ensemble import Ensemble, model_factory
 from ..measure import probe_ensemble
 from ..schemes import scheme
 from ..tools import init_ as tools_init_
 from ..train import TrainConfig, train
-from .config import ShouldStop, figure_error
+from .config import Progress, ShouldStop, check_labels, figure_error, option
+from .progress import progress_bar
 
+#: The ``"schema"`` of results.json (JSON Schema: initlab/studies/schemas/depth.schema.json).
 SCHEMA_ID = "initlab.depth/1"
+DEFAULT_DEPTHS: tuple[int, ...] = (2, 5, 10, 20, 30, 50)
+DEFAULT_INITS: tuple[str, ...] = ("Xavier: lecun_normal", "He: he_normal")
 
 
 @dataclass(frozen=True)
 class DepthConfig:
     """Everything that defines a depth run. ``model`` holds ``{depth}``; small CPU defaults."""
 
-    model: str = "mlp(layers={depth}, width=64)"
-    depths: tuple[int, ...] = (2, 5, 10, 20, 30, 50)
-    inits: tuple[str, ...] = ("Xavier: lecun_normal", "He: he_normal")
-    activation: str | None = None
-    seeds: int = 2
-    seed: int = 0
-    dataset: str = "mnist"
-    iterations: int = 300
-    batch_size: int = 128
-    lr: float = 0.01
-    optimizer: str = "sgd"
-    eval_size: int | None = 2000
-    threshold: float = 0.5
-    probe_samples: int = 64
+    model: str = option(
+        "mlp(layers={depth}, width=64)",
+        "model family spec holding '{depth}', e.g. 'resnet(depth={depth}, norm=none)'",
+        metavar="SPEC",
+    )
+    depths: tuple[int, ...] = option(
+        DEFAULT_DEPTHS,
+        "depth to train, repeatable (replaces the default list)",
+        flag="--depth",
+        repeatable=True,
+        metavar="N",
+        default_text=" ".join(str(d) for d in DEFAULT_DEPTHS),
+    )
+    inits: tuple[str, ...] = option(
+        DEFAULT_INITS,
+        "init spec, repeatable, optionally labelled 'label: spec'",
+        flag="--init",
+        repeatable=True,
+        metavar="SPEC",
+        default_text=", ".join(repr(s) for s in DEFAULT_INITS),
+    )
+    activation: str | None = option(
+        None, "activation (of the families that have one)", default_text="the family's"
+    )
+    seeds: int = option(2, "seeds per (depth, init); figures show mean and band")
+    seed: int = option(0, "first init seed: model seeds are seed, seed+1, ...; also seeds the batches")
+    dataset: str = option("mnist", "mnist (bundled), fashion-mnist or kmnist")
+    iterations: int = option(300, "SGD steps per depth")
+    batch_size: int = option(128, "mini-batch size")
+    lr: float = option(0.01, "learning rate")
+    optimizer: str = option("sgd", "optimizer (as in compare)")
+    eval_size: int | None = option(2000, "test images for the final accuracy (all: give the test set size)")
+    threshold: float = option(0.5, "a depth 'trains' when its mean test accuracy is above this")
+    probe_samples: int = option(64, "training images for the signal std at initialization")
+
+    def data_name(self) -> str:
+        return self.dataset
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields as plain JSON values (``config.json``)."""
+        out: dict[str, Any] = to_jsonable(self)
+        return out
 
     def validate(self) -> None:
         """Raise ``InitlabError`` naming the first bad setting."""
         if "{depth}" not in self.model:
             raise InitlabError(f"model {self.model!r} must hold '{{depth}}', e.g. 'mlp(layers={{depth}})'")
-        if not self.depths or any(
-            isinstance(d, bool) or not isinstance(d, int) or d < 0 for d in self.depths
-        ):
-            raise InitlabError(f"depths must be non-negative integers, got {self.depths!r}")
+        if not self.depths:
+            raise InitlabError("give at least one --depth")
+        if any(isinstance(d, bool) or not isinstance(d, int) or d < 0 for d in self.depths):
+            raise InitlabError(f"depths must be non-negative integers, got {list(self.depths)!r}")
+        if len(set(self.depths)) != len(self.depths):
+            raise InitlabError(f"each --depth once, got {list(self.depths)!r}")
         if not self.inits:
-            raise InitlabError("give at least one init spec")
-        for s in self.inits:
-            if s.strip() != "auto":
-                scheme(s)
+            raise InitlabError("give at least one --init spec")
+        check_labels([s for s in self.inits if s.strip() != "auto"], "--init")
         if self.seeds < 1:
             raise InitlabError(f"seeds must be >= 1, got {self.seeds}")
-        check_seed(self.seed)
+        if self.probe_samples < 1:
+            raise InitlabError(f"probe_samples must be >= 1, got {self.probe_samples}")
+        check_seed(self.seed, count=self.seeds)
+        dataset_info(self.dataset)
         if not 0.0 <= self.threshold <= 1.0:
             raise InitlabError(f"threshold={self.threshold} must be an accuracy in [0, 1]")
         self.train_config().validate()
@@ -144,6 +179,10 @@ class DepthResult:
 
         return depth_figure(self)
 
+    def figure_names(self) -> list[str]:
+        """The names :meth:`figures` draws."""
+        return ["depth"]
+
     def figures(self) -> dict[str, Any]:
         return {"depth": self.figure("depth")}
 
@@ -154,11 +193,18 @@ class DepthResult:
             "config": to_jsonable(self.config),
             "partial": self.partial,
             "wall_seconds": self.wall_seconds,
-            "depth_scale": self.depth_scale,
+            "depth_scale": {k: _scale_json(v) for k, v in self.depth_scale.items()},
             "signal_from": {str(d): w for d, w in self.signal_from.items()},
             "deepest": {label: self.deepest(label) for label in labels},
             "rows": [to_jsonable(r) for r in self.rows],
         }
+
+
+def _scale_json(v: float | None) -> float | str | None:
+    """A depth scale for JSON: a number, ``"inf"`` at criticality, ``None`` without a prediction."""
+    if v is None or math.isnan(v):
+        return None
+    return "inf" if math.isinf(v) else float(v)
 
 
 def _depth_scale(cfg: DepthConfig, label_spec: str) -> float | None:
@@ -188,13 +234,13 @@ def run(
     config: DepthConfig | None = None,
     *,
     dataset: Dataset | None = None,
+    progress: Progress | bool | None = None,
     should_stop: ShouldStop | None = None,
 ) -> DepthResult:
     """Train every (depth, spec, seed) of ``config`` (module doc); the depths finished so far if stopped."""
     cfg = config if config is not None else DepthConfig()
     cfg.validate()
     data = dataset if dataset is not None else load_dataset(cfg.dataset)
-    in_shape, classes = (1, *data.image_shape), data.n_classes
     labels = [scheme(s).label if s.strip() != "auto" else "auto" for s in cfg.inits]
     model_seeds = [cfg.seed + s for s in range(cfg.seeds)]
     specs = [s for s in cfg.inits for _ in model_seeds]
@@ -202,11 +248,31 @@ def run(
     start = time.perf_counter()
     rows: list[DepthRow] = []
     where: dict[int, str] = {}
-    partial = False
-    for depth in cfg.depths:
+    with progress_bar(progress, "depth") as tick:
+        partial = _train_depths(cfg, data, labels, model_seeds, specs, x, rows, where, tick, should_stop)
+    scales = {
+        label: _depth_scale(cfg, s.split(":", 1)[-1]) for label, s in zip(labels, cfg.inits, strict=True)
+    }
+    return DepthResult(cfg, tuple(rows), scales, partial, time.perf_counter() - start, where)
+
+
+def _train_depths(
+    cfg: DepthConfig,
+    data: Dataset,
+    labels: list[str],
+    model_seeds: list[int],
+    specs: list[str],
+    x: torch.Tensor,
+    rows: list[DepthRow],
+    where: dict[int, str],
+    tick: Progress | None,
+    should_stop: ShouldStop | None,
+) -> bool:
+    """Train depth after depth, appending to ``rows``/``where``; ``True`` if stopped early."""
+    in_shape, classes = (1, *data.image_shape), data.n_classes
+    for i, depth in enumerate(cfg.depths):
         if should_stop is not None and should_stop():
-            partial = True
-            break
+            return True
         factory = model_factory(
             cfg.spec_at(depth), in_shape=in_shape, classes=classes, activation=cfg.activation
         )
@@ -218,8 +284,7 @@ def run(
             ens, data, cfg.train_config(), generator=generator(cfg.seed, "batches"), should_stop=should_stop
         )
         if res.interrupted:
-            partial = True
-            break
+            return True
         tail = res.train_loss[-max(1, res.iterations // 10) :].double()  # (T', M)
         acc = res.final_accuracy
         for m, spec in enumerate(specs):
@@ -237,7 +302,6 @@ def run(
                     signal[m],
                 )
             )
-    scales = {
-        label: _depth_scale(cfg, s.split(":", 1)[-1]) for label, s in zip(labels, cfg.inits, strict=True)
-    }
-    return DepthResult(cfg, tuple(rows), scales, partial, time.perf_counter() - start, where)
+        if tick is not None:
+            tick(i + 1, len(cfg.depths), depth=depth)
+    return False
