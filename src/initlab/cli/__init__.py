@@ -29,6 +29,7 @@ COMMANDS: list[str] = [
     "_probe",
     "_symmetry",
     "_compare",
+    "_depth",
     "_reproduce",
     "_sweep",
     "_phase",
