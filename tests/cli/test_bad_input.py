@@ -22,6 +22,10 @@ TINY: dict[str, list[str]] = {  # each command's cheapest valid run (with --out 
     "symmetry": ["symmetry", "--layers", "1", "--width", "4", "--iterations", "1"],
     "reproduce": ["reproduce", "--quick"],
     "diagnose": ["diagnose", "initlab.examples:mlp20_relu", "--input-shape", "100", "--batch", "2"],
+    "depth": [
+        *("depth", "--model", "mlp(layers={depth}, width=4)", "--depths", "1", "--init", "he_normal"),
+        *("--seeds", "1", "--iterations", "1", "--eval-size", "8", "--probe-samples", "2"),
+    ],
     "phase": [
         *("phase", "--depth", "1", "--width", "4", "--iterations", "1", "--sigma-w2", "1"),
         *("--sigma-b2", "0", "--resolution", "2", "--eval-size", "8"),
@@ -102,6 +106,11 @@ OWN: list[tuple[str, str, list[str], str]] = [
     ("sweep", "grid file not TOML", ["--grid", "{dir}/a-file"], "not valid TOML"),
     ("sweep", "no grid file", ["--grid", "{dir}/nope.toml"], "no grid file"),
     ("sweep", "store not SQLite", ["--store", "{dir}/old-run/results.json"], "cannot use"),
+    ("depth", "unknown scheme", ["--init", "he_nromal"], "unknown scheme 'he_nromal'"),
+    ("depth", "empty depth list", ["--depths", ""], "the depth list is empty"),
+    ("depth", "not a depth list", ["--depths", "2,x"], "--depths '2,x' must be non-negative integers"),
+    ("depth", "repeated depth", ["--depths", "3,3"], "each depth once, got [3, 3]"),
+    ("depth", "model without {depth}", ["--model", "mlp(layers=2, width=4)"], "must hold '{depth}'"),
     ("phase", "bad grid", ["--sigma-w2", "1:2"], "START:STOP:NUM"),
     ("phase", "negative sigma_b^2", ["--sigma-b2=-0.1,0.1"], "sigma_b^2 >= 0"),
     ("phase", "unknown activation", ["--activation", "tahn"], "'tahn'"),

@@ -44,6 +44,11 @@ RUNS: dict[tuple[str, str], Sequence[str]] = {
         *("--init", "He: he_normal", "--init", "huge: normal(std=1000)", "--seeds", "2", "--lr", "10"),
     ],
     ("symmetry", "default"): SYMMETRY_RELU,
+    ("depth", "tiny"): [
+        *("depth", "--model", "mlp(layers={depth}, width=8)", "--depths", "0,3", "--seeds", "2"),
+        *("--init", "He: he_normal", "--init", "huge: normal(std=1000)", "--iterations", "6"),
+        *("--lr", "10", "--eval-size", "50", "--probe-samples", "8"),
+    ],
     ("diagnose", "plain"): DIAGNOSE_MLP20,
     ("diagnose", "auto"): DIAGNOSE_AUTO,
     ("diagnose", "lsuv"): DIAGNOSE_LSUV,
@@ -87,6 +92,7 @@ def test_loader_rejects_an_unknown_study() -> None:
 
 def test_each_study_writes_its_schema_id() -> None:
     from initlab.studies.compare import SCHEMA_ID as COMPARE
+    from initlab.studies.depth import SCHEMA_ID as DEPTH
     from initlab.studies.diagnose import SCHEMA_ID as DIAGNOSE
     from initlab.studies.probe import SCHEMA_ID as PROBE
     from initlab.studies.reproduce import SCHEMA_ID as REPRODUCE
@@ -94,6 +100,7 @@ def test_each_study_writes_its_schema_id() -> None:
 
     written = {"probe": PROBE, "compare": COMPARE, "symmetry": SYMMETRY, "reproduce": REPRODUCE}
     written["diagnose"] = DIAGNOSE
+    written["depth"] = DEPTH
     versions = {s: 1 for s in schemas.STUDIES} | {"probe": 2}  # probe/2: any model, --device
     assert written == {s: f"initlab.{s}/{versions[s]}" for s in schemas.STUDIES}
     assert all(schemas.schema_id(s) == written[s] for s in schemas.STUDIES)
@@ -114,6 +121,8 @@ def test_real_results_validate(documents: dict[tuple[str, str], Any]) -> None:
     assert documents["diagnose", "auto"]["init"]["spec"] == "auto"
     assert documents["diagnose", "spec"]["init"]["spec"] == "xavier_uniform"
     assert documents["diagnose", "lsuv"]["lsuv"]["converged"] is True
+    depth = documents["depth", "tiny"]
+    assert any(r["diverged_at"] is not None and r["final_loss"] is None for r in depth["rows"])
 
 
 def test_a_partial_reproduce_validates(partial_reproduce: Any) -> None:
@@ -149,6 +158,7 @@ BROKEN: dict[str, tuple[list[str | int], tuple[list[str | int], Any], list[str |
         (["audit", "weights", 0, "shape"], "100x100"),
         ["audit", "weights", 0],
     ),
+    "depth": (["rows", 0, "init_signal_std"], (["rows", 0, "diverged_at"], "never"), ["rows", 0]),
     "reproduce": (
         ["findings", "mnist", "schemes", 0, "accuracy_pct"],
         (["parts", "probe", "activations", "relu", "runs", 0, "layers", 0, "nonfinite"], -1),

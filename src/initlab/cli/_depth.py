@@ -61,7 +61,7 @@ def report(result: DepthResult, doc: dict[str, Any], folder: RunFolder) -> None:
     for label in dict.fromkeys(r.label for r in result.rows):
         deepest = result.deepest(label)
         scale = result.depth_scale.get(label)
-        pred = "" if scale is None else f"; mean-field depth scale 6 xi_c = {scale:.1f}"
+        pred = "" if scale is None or math.isnan(scale) else f"; mean-field depth scale 6 xi_c = {scale:.1f}"
         where = "none of the depths" if deepest is None else f"depth {deepest}"
         out.print(f"{label}: deepest trainable (accuracy > {100 * cfg.threshold:g}%): {where}{pred}")
     out.print(

@@ -23,6 +23,7 @@ findings computed from the run and the ``reproduce --deep`` section.
 from __future__ import annotations
 
 import math
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,6 +49,17 @@ DEFAULT_DEPTHS: tuple[int, ...] = (2, 5, 10, 20, 30, 50)
 DEFAULT_INITS: tuple[str, ...] = ("Xavier: lecun_normal", "He: he_normal")
 
 
+def parse_depths(text: str) -> tuple[int, ...]:
+    """``"2,10,50"`` -> ``(2, 10, 50)``; ``""`` -> ``()`` (which :meth:`DepthConfig.validate` refuses)."""
+    if not text.strip():
+        return ()
+    if re.fullmatch(r"\s*\d+(\s*,\s*\d+)*\s*", text) is None:
+        raise InitlabError(
+            f"--depths {text!r} must be non-negative integers separated by commas, e.g. 2,10,50"
+        )
+    return tuple(int(t) for t in text.split(","))
+
+
 @dataclass(frozen=True)
 class DepthConfig:
     """Everything that defines a depth run. ``model`` holds ``{depth}``; small CPU defaults."""
@@ -59,11 +71,10 @@ class DepthConfig:
     )
     depths: tuple[int, ...] = option(
         DEFAULT_DEPTHS,
-        "depth to train, repeatable (replaces the default list)",
-        flag="--depth",
-        repeatable=True,
-        metavar="N",
-        default_text=" ".join(str(d) for d in DEFAULT_DEPTHS),
+        "depths to train, separated by commas, e.g. 2,10,50",
+        metavar="N,N,...",
+        parse=parse_depths,
+        default_text=",".join(str(d) for d in DEFAULT_DEPTHS),
     )
     inits: tuple[str, ...] = option(
         DEFAULT_INITS,
@@ -100,11 +111,11 @@ class DepthConfig:
         if "{depth}" not in self.model:
             raise InitlabError(f"model {self.model!r} must hold '{{depth}}', e.g. 'mlp(layers={{depth}})'")
         if not self.depths:
-            raise InitlabError("give at least one --depth")
+            raise InitlabError("the depth list is empty: give at least one depth, e.g. --depths 2,10,50")
         if any(isinstance(d, bool) or not isinstance(d, int) or d < 0 for d in self.depths):
             raise InitlabError(f"depths must be non-negative integers, got {list(self.depths)!r}")
         if len(set(self.depths)) != len(self.depths):
-            raise InitlabError(f"each --depth once, got {list(self.depths)!r}")
+            raise InitlabError(f"each depth once, got {list(self.depths)!r}")
         if not self.inits:
             raise InitlabError("give at least one --init spec")
         check_labels([s for s in self.inits if s.strip() != "auto"], "--init")
@@ -189,6 +200,7 @@ class DepthResult:
     def to_dict(self) -> dict[str, Any]:
         labels = list(dict.fromkeys(r.label for r in self.rows))
         return {
+            "study": "depth",
             "schema": SCHEMA_ID,
             "config": to_jsonable(self.config),
             "partial": self.partial,

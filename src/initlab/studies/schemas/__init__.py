@@ -9,7 +9,7 @@ The package itself never validates (that needs the ``jsonschema`` library, a dev
 dependency): ``jsonschema.Draft202012Validator(load("probe")).validate(doc)``.
 
 >>> sorted(STUDIES)
-['compare', 'diagnose', 'probe', 'reproduce', 'symmetry']
+['compare', 'depth', 'diagnose', 'probe', 'reproduce', 'symmetry']
 >>> load("probe")["properties"]["schema"]
 {'const': 'initlab.probe/2'}
 >>> load("probe") is load("probe")  # read once, then shared: do not modify
@@ -26,7 +26,7 @@ from typing import Any
 from ...core.errors import unknown
 
 #: The studies whose ``results.json`` has a schema here, with the version each one writes.
-STUDIES: dict[str, int] = {"probe": 2, "compare": 1, "symmetry": 1, "reproduce": 1, "diagnose": 1}
+STUDIES: dict[str, int] = {"probe": 2, "compare": 1, "symmetry": 1, "reproduce": 1, "diagnose": 1, "depth": 1}
 
 
 def schema_id(study: str) -> str:
