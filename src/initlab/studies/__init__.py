@@ -18,7 +18,7 @@ from __future__ import annotations
 from . import compare, diagnose, phase, probe, reproduce, sweep, symmetry
 from .compare import CompareConfig, CompareResult
 from .depth import DepthConfig, DepthResult, DepthRow
-from .depth import run as depth_run  # the depth study's library part (its command is still to come)
+from .depth import run as depth_run  # the depth study (command: initlab depth; no verb or notebook yet)
 from .diagnose import DiagnoseConfig, DiagnoseResult
 from .phase import PhaseConfig, PhaseResult
 from .probe import LayerProbe, ProbeConfig, ProbeResult, SpecProbe
