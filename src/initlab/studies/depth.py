@@ -198,6 +198,7 @@ class DepthResult:
         return {"depth": self.figure("depth")}
 
     def to_dict(self) -> dict[str, Any]:
+        """The ``results.json`` document (schema: docs/results-depth.md)."""
         labels = list(dict.fromkeys(r.label for r in self.rows))
         return {
             "study": "depth",
