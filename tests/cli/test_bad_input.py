@@ -111,6 +111,7 @@ OWN: list[tuple[str, str, list[str], str]] = [
     ("depth", "not a depth list", ["--depths", "2,x"], "--depths '2,x' must be non-negative integers"),
     ("depth", "repeated depth", ["--depths", "3,3"], "each depth once, got [3, 3]"),
     ("depth", "model without {depth}", ["--model", "mlp(layers=2, width=4)"], "must hold '{depth}'"),
+    ("depth", "device not there", ["--device", "cuda:7"], "device cuda:7 is not available"),
     ("phase", "bad grid", ["--sigma-w2", "1:2"], "START:STOP:NUM"),
     ("phase", "negative sigma_b^2", ["--sigma-b2=-0.1,0.1"], "sigma_b^2 >= 0"),
     ("phase", "unknown activation", ["--activation", "tahn"], "'tahn'"),

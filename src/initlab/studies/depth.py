@@ -31,6 +31,7 @@ from typing import Any
 import torch
 
 from .. import theory
+from ..core.device import resolve_device
 from ..core.errors import InitlabError
 from ..core.io import to_jsonable
 from ..core.seeds import check_seed, generator, weight_seeds
@@ -97,6 +98,7 @@ class DepthConfig:
     eval_size: int | None = option(2000, "test images for the final accuracy (all: give the test set size)")
     threshold: float = option(0.5, "a depth 'trains' when its mean test accuracy is above this")
     probe_samples: int = option(64, "training images for the signal std at initialization")
+    device: str = option("cpu", "cpu, cuda, cuda:N, mps or auto: where the ensembles train")
 
     def data_name(self) -> str:
         return self.dataset
@@ -128,6 +130,7 @@ class DepthConfig:
         if not 0.0 <= self.threshold <= 1.0:
             raise InitlabError(f"threshold={self.threshold} must be an accuracy in [0, 1]")
         self.train_config().validate()
+        resolve_device(self.device)
 
     def spec_at(self, depth: int) -> str:
         """The model spec at ``depth``."""
@@ -232,9 +235,12 @@ def _depth_scale(cfg: DepthConfig, label_spec: str) -> float | None:
     return 6.0 * theory.xi_c(fac.activation, lv.sigma_w2, lv.sigma_b2)
 
 
-def _signal(ens: Ensemble, x: torch.Tensor, classes: int) -> tuple[list[float], str]:
-    """Per model: std at initialization of the last residual stream, else the last activation."""
-    g = torch.randn(x.shape[0], classes, generator=torch.Generator().manual_seed(0)).to(x.device)
+def _signal(ens: Ensemble, x: torch.Tensor, classes: int, seed: int) -> tuple[list[float], str]:
+    """Per model: std at initialization of the last residual stream, else the last activation
+    (the cotangent on the logits from the ``cotangents`` stream of ``seed``, drawn on the CPU)."""
+    cot = generator(seed, "cotangents")
+    g = torch.randn(x.shape[0], classes, generator=cot, dtype=x.dtype).to(ens.device)  # (B, C)
+    x = x.to(ens.device)  # (B, D)
     res = probe_ensemble(ens, x, g)  # (M, R, ...)
     std = res.stat("std")  # (M, R)
     streams = [k for k, r in enumerate(res.records) if r.tap.role == "stream"]
@@ -290,9 +296,13 @@ def _train_depths(
             cfg.spec_at(depth), in_shape=in_shape, classes=classes, activation=cfg.activation
         )
         ens = Ensemble.from_factory(
-            factory, specs, weight_seeds(model_seeds * len(cfg.inits)), init=tools_init_
+            factory,
+            specs,
+            weight_seeds(model_seeds * len(cfg.inits)),
+            init=tools_init_,
+            device=resolve_device(cfg.device),
         )
-        signal, where[depth] = _signal(ens, x, classes)
+        signal, where[depth] = _signal(ens, x, classes, cfg.seed)
         res = train(
             ens, data, cfg.train_config(), generator=generator(cfg.seed, "batches"), should_stop=should_stop
         )
