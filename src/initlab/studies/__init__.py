@@ -21,6 +21,7 @@ from .depth import DepthConfig, DepthResult, DepthRow
 from .depth import run as depth_run  # the depth study (command: initlab depth; no verb or notebook yet)
 from .diagnose import DiagnoseConfig, DiagnoseResult
 from .phase import PhaseConfig, PhaseResult
+from .phase_depth import PhaseDepthResult
 from .probe import LayerProbe, ProbeConfig, ProbeResult, SpecProbe
 from .progress import NotebookBar, TerminalBar, progress_bar
 from .reproduce import ReproduceConfig, ReproduceResult
@@ -39,6 +40,7 @@ __all__ = [
     "LayerProbe",
     "NotebookBar",
     "PhaseConfig",
+    "PhaseDepthResult",
     "PhaseResult",
     "ProbeConfig",
     "ProbeResult",

@@ -1,14 +1,20 @@
-"""The ``phase`` study: trainability in the (sigma_w^2, sigma_b^2) plane against mean-field theory.
+"""The ``phase`` study: trainability against mean-field theory, in two views.
 
-Schoenholz et al. (2017), *Deep information propagation*, Fig. 5: a deep ``tanh`` MLP is trainable
-near the order-to-chaos boundary ``chi_1 = 1`` and, away from it, only to a depth of about
-``6 xi_c``. This study trains ``mlp(layers=depth, width=width)`` from ``variance(w, b)`` at every
-point of a (``w`` = sigma_w^2, ``b`` = sigma_b^2) grid -- a :mod:`sweep` (same store, same resume)
--- and draws the test accuracy as a heatmap with the theory over it, from :mod:`initlab.theory`:
-the boundary ``chi_1 = 1`` (:func:`~initlab.theory.critical_sigma_w2` at ``2 resolution`` values
-of ``b``) and the contour ``6 xi_c = depth`` (``xi_c`` on a ``resolution`` x ``resolution`` grid); and,
-at initialization, ``q*`` and ``c*`` measured in networks of width ``init_width`` against the maps
-(:mod:`.phase_init`, the ``fixed_points`` figure).
+Schoenholz et al. (2017), *Deep information propagation*: a deep ``tanh`` MLP is trainable near the
+order-to-chaos boundary ``chi_1 = 1`` and, away from it, only to a depth of about ``6 xi_c``. This
+study trains ``mlp(layers=L, width=width)`` from ``variance(w, b)`` at every point of a grid -- a
+:mod:`sweep` (same store, same resume) -- and draws the test accuracy as a heatmap with the theory
+over it, from :mod:`initlab.theory`.
+
+* ``view="plane"`` (the default; their Fig. 1 and 5 in one): the (``w`` = sigma_w^2, ``b`` =
+  sigma_b^2) plane at depth ``depth``, with the boundary ``chi_1 = 1``
+  (:func:`~initlab.theory.critical_sigma_w2` at ``2 resolution`` values of ``b``) and the contour
+  ``6 xi_c = depth`` (``xi_c`` on a ``resolution`` x ``resolution`` grid); and, at initialization,
+  ``q*`` and ``c*`` measured in networks of width ``init_width`` against the maps
+  (:mod:`.phase_init`, the ``fixed_points`` figure).
+* ``view="depth"`` (their accuracy over sigma_w^2 and L on MNIST): the (sigma_w^2, ``L``) plane at
+  one sigma_b^2 over ``depths``, with the curve ``L = 6 xi_c(sigma_w^2)`` and the line ``chi_1 = 1``
+  (:mod:`.phase_depth`).
 """
 
 from __future__ import annotations
@@ -27,26 +33,50 @@ from ..data import Dataset, dataset_info
 from ..theory import critical_sigma_w2, xi_c
 from .config import Progress, ShouldStop, configure, dataset_for, figure_error, option
 from .display import card
+from .phase_depth import PhaseDepthResult, depth_view
 from .phase_init import measure_fixed_points
 from .sweep import SweepConfig, SweepResult
 from .sweep import run as run_sweep
 from .sweep_grid import parse_values
 
 SCHEMA_ID = "initlab.phase/1"
-#: The grid of ``--full`` (a GPU or a cluster): 36 x 16 points, theory at 80 points per axis.
-FULL_SIGMA_W2, FULL_SIGMA_B2, FULL_RESOLUTION = "0.5:4:36", "0:0.3:16", 80
+#: The views: the (sigma_w^2, sigma_b^2) plane at one depth, or the (sigma_w^2, depth) plane at one sigma_b^2.
+VIEWS = ("plane", "depth")
+#: sigma_b^2 when ``sigma_b2`` is not given, per view (0.05: Schoenholz et al.'s depth figure).
+DEFAULT_SIGMA_B2 = {"plane": "0:0.3:4", "depth": "0.05"}
+#: The grid of ``--full`` (a GPU or a cluster): 36 x 16 points (plane) or 36 sigma_w^2 x 30 depths
+#: up to 300 (depth), theory at 80 points per axis.
+FULL_SIGMA_W2, FULL_SIGMA_B2, FULL_DEPTHS, FULL_RESOLUTION = "0.5:4:36", "0:0.3:16", "10:300:30", 80
 
 
 @dataclass(frozen=True)
 class PhaseConfig:
-    """A phase diagram: the network, the (sigma_w^2, sigma_b^2) grid, training, theory resolution."""
+    """A phase diagram: the view, the network, the grid, training, theory resolution."""
 
+    view: str = option(
+        "plane",
+        "plane: accuracy over (sigma_w^2, sigma_b^2) at --depth; "
+        "depth: over (sigma_w^2, depth L) at one --sigma-b2, for --depths",
+        choices=VIEWS,
+    )
     activation: str = option("tanh", "activation of every hidden layer")
-    depth: int = option(20, "hidden layers L")
+    depth: int = option(20, "hidden layers L (the plane view)")
+    depths: str = option("10:90:5", "the depth view's depths L: START:STOP:NUM or L1,L2,... (integers)")
     width: int = option(100, "units per hidden layer")
     sigma_w2: str = option("0.5:4:8", "sigma_w^2 values: START:STOP:NUM or V1,V2,...")
-    sigma_b2: str = option("0:0.3:4", "sigma_b^2 values: START:STOP:NUM or V1,V2,...")
-    full: bool = option(False, "the full-resolution grid (36 x 16 points, for a GPU or a cluster)")
+    sigma_b2: str | None = option(
+        None,
+        "sigma_b^2 values: START:STOP:NUM or V1,V2,... (the depth view: one value)",
+        default_text="0:0.3:4; 0.05 with --view depth",
+    )
+    full: bool = option(
+        False,
+        "the full-resolution grid for a GPU or a cluster (plane: 36 x 16 points; depth: 36 sigma_w^2 "
+        "x 30 depths up to 300)",
+    )
+    trainable: float = option(
+        0.5, "the depth view: test accuracy at or above which a model counts as trained"
+    )
     iterations: int = option(300, "SGD steps")
     lr: float = option(0.01, "learning rate")
     optimizer: str = option("sgd", "optimizer spec")
@@ -67,10 +97,23 @@ class PhaseConfig:
         return self.dataset
 
     def grid(self) -> tuple[str, str, int]:
-        """(sigma_w^2 values, sigma_b^2 values, resolution), ``full`` applied."""
+        """(sigma_w^2 values, sigma_b^2 values, resolution): the view's default sigma_b^2 where none
+        is given, and ``full`` applied (the depth view keeps its sigma_b^2)."""
+        b = self.sigma_b2 if self.sigma_b2 is not None else DEFAULT_SIGMA_B2.get(self.view, "0")
         if self.full:
-            return FULL_SIGMA_W2, FULL_SIGMA_B2, FULL_RESOLUTION
-        return self.sigma_w2, self.sigma_b2, self.resolution
+            return FULL_SIGMA_W2, FULL_SIGMA_B2 if self.view == "plane" else b, FULL_RESOLUTION
+        return self.sigma_w2, b, self.resolution
+
+    def depth_values(self) -> list[int]:
+        """The depth view's depths L (``full``: :data:`FULL_DEPTHS`), positive integers."""
+        text = FULL_DEPTHS if self.full else self.depths
+        values = parse_values(f"layers={text}", "--depths")[1]
+        out = []
+        for v in values:
+            if isinstance(v, bool) or not isinstance(v, int | float) or v != int(v) or v < 1:
+                raise InitlabError(f"--depths {text!r}: depths must be positive integers, got {v!r}")
+            out.append(int(v))
+        return sorted(out)
 
     def axes(self) -> tuple[list[float], list[float]]:
         w, b, _ = self.grid()
@@ -81,10 +124,12 @@ class PhaseConfig:
         return ws, bs
 
     def sweep_config(self) -> SweepConfig:
+        """The sweep underneath: one model spec per depth (the depth view) or ``depth`` (the plane)."""
         w, b, _ = self.grid()
+        depths = self.depth_values() if self.view == "depth" else [self.depth]
         return SweepConfig(
             dataset=(self.dataset,),
-            model=(f"mlp(layers={self.depth}, width={self.width})",),
+            model=tuple(f"mlp(layers={d}, width={self.width})" for d in depths),
             activation=(self.activation,),
             init=("variance",),
             init_param=(f"w={w}", f"b={b}"),
@@ -101,14 +146,25 @@ class PhaseConfig:
         )
 
     def validate(self) -> None:
+        if self.view not in VIEWS:
+            raise InitlabError(f"view must be one of {', '.join(VIEWS)}, got {self.view!r}")
         for name in ("depth", "width", "resolution", "init_width"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
                 raise InitlabError(f"{name} must be a positive integer, got {v!r}")
         if self.resolution < 2:
             raise InitlabError(f"resolution must be >= 2, got {self.resolution}")
+        t = self.trainable
+        if isinstance(t, bool) or not isinstance(t, int | float) or not 0 < t <= 1:
+            raise InitlabError(f"trainable must be a test accuracy in (0, 1], got {t!r}")
         get_activation(self.activation)
-        self.axes()
+        _, bs = self.axes()
+        if self.view == "depth":
+            if len(bs) != 1:
+                raise InitlabError(
+                    f"--view depth takes one --sigma-b2 value, got {len(bs)} from {self.grid()[1]!r}"
+                )
+            self.depth_values()
         self.sweep_config().validate()
 
     def to_dict(self) -> dict[str, Any]:
@@ -192,6 +248,7 @@ class PhaseResult:
         return {
             "study": "phase",
             "schema": SCHEMA_ID,
+            "view": "plane",
             "partial": self.partial,
             "activation": self.config.activation,
             "depth": self.config.depth,
@@ -229,12 +286,15 @@ def run(
     dataset: Dataset | None = None,
     progress: Progress | bool | None = None,
     should_stop: ShouldStop | None = None,
-) -> PhaseResult:
-    """Train the grid (a sweep) and compute the theory overlay; returns a :class:`PhaseResult`."""
+) -> PhaseResult | PhaseDepthResult:
+    """Train the grid (a sweep) and compute the theory overlay; returns a :class:`PhaseResult` (the
+    plane view) or a :class:`~.phase_depth.PhaseDepthResult` (``view="depth"``)."""
     cfg = config if config is not None else PhaseConfig()
     cfg.validate()
     ws, bs = cfg.axes()
     res = run_sweep(cfg.sweep_config(), dataset=dataset, progress=progress, should_stop=should_stop)
+    if cfg.view == "depth":
+        return depth_view(cfg, res)
     acc: dict[tuple[float, float], list[float]] = {}
     for r in res.rows:
         p = r["init_params"]
@@ -266,8 +326,9 @@ def phase(
     download_progress: Progress | bool | None = None,
     should_stop: ShouldStop | None = None,
     **fields: Any,
-) -> PhaseResult:
-    """A phase diagram: ``phase(config)``, ``phase(**fields)`` or ``phase(config, **fields)``."""
+) -> PhaseResult | PhaseDepthResult:
+    """A phase diagram: ``phase(config)``, ``phase(**fields)`` or ``phase(config, **fields)``;
+    ``view="depth"`` for the (sigma_w^2, depth) view."""
     if isinstance(dataset, str):
         fields, dataset = {**fields, "dataset": dataset}, None
     cfg = configure(PhaseConfig, config, fields, "phase")
@@ -277,4 +338,14 @@ def phase(
 
 
 Config = PhaseConfig
-__all__ = ["SCHEMA_ID", "Config", "PhaseConfig", "PhaseResult", "phase", "run", "theory_overlay"]
+__all__ = [
+    "SCHEMA_ID",
+    "VIEWS",
+    "Config",
+    "PhaseConfig",
+    "PhaseDepthResult",
+    "PhaseResult",
+    "phase",
+    "run",
+    "theory_overlay",
+]

@@ -1,5 +1,7 @@
-"""The phase diagram: test accuracy over (sigma_w^2, sigma_b^2) with the mean-field theory drawn over it
-(the chi_1 = 1 boundary and the 6 xi_c = L contour), Schoenholz et al. 2017, Fig. 5 style."""
+"""The phase diagrams: test accuracy with the mean-field theory drawn over it (Schoenholz et al. 2017):
+over (sigma_w^2, sigma_b^2) with the chi_1 = 1 boundary and the 6 xi_c = L contour
+(:func:`phase_figure`), and over (sigma_w^2, depth L) with the curve L = 6 xi_c and the line
+chi_1 = 1 (:func:`depth_figure`)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from ._style import pyplot
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..studies.phase import PhaseResult
+    from ..studies.phase import PhaseDepthResult, PhaseResult
 
 
 def _edges(values: list[float]) -> list[float]:
@@ -94,4 +96,38 @@ def fixed_points_figure(result: PhaseResult) -> Any:
     return fig
 
 
-__all__ = ["fixed_points_figure", "phase_figure"]
+def depth_figure(result: PhaseDepthResult) -> Any:
+    """Heatmap of the mean test accuracy (%) over sigma_w^2 (x) and depth L (y), the curve
+    L = 6 xi_c(sigma_w^2) (black: the theory's trainable depth, infinite at the boundary) and the
+    line chi_1 = 1 (white, dashed)."""
+    import numpy as np
+
+    plt = pyplot()
+    cfg = result.config
+    fig, ax = plt.subplots(figsize=(7.2, 5.2), constrained_layout=True)
+    acc = np.array([[np.nan if v is None else 100 * v for v in row] for row in result.accuracy])  # (D, W)
+    xe, ye = _edges(result.sigma_w2), _edges([float(d) for d in result.depths])
+    mesh = ax.pcolormesh(xe, ye, acc, cmap="viridis", vmin=0, vmax=100, shading="flat")
+    fig.colorbar(mesh, ax=ax, label="test accuracy (%)")
+    th = result.theory
+    # 6 xi_c as drawn: infinite at the boundary, where the line leaves the top of the axes
+    limit = [v if math.isfinite(v) else np.nan for v in th["six_xi_c"]]
+    ax.plot(th["sigma_w2"], limit, color="black", lw=1.8, label=r"$L = 6\,\xi_c(\sigma_w^2)$")
+    crit = th["critical_sigma_w2"]
+    if math.isfinite(crit):
+        ax.axvline(crit, color="white", ls="--", lw=2.0, label=rf"$\chi_1 = 1$ ($\sigma_w^2$ = {crit:.3f})")
+    ax.set_xlim(xe[0], xe[-1])
+    ax.set_ylim(max(0.0, ye[0]), ye[-1])
+    ax.legend(loc="upper right", framealpha=0.8, fontsize=9)
+    ax.set_xlabel(r"$\sigma_w^2$ (weight variance x fan_in)")
+    ax.set_ylabel("depth L (hidden layers)")
+    seeds = f", mean of {cfg.seeds} seeds" if cfg.seeds > 1 else ""
+    ax.set_title(
+        f"{cfg.activation} MLP, width {cfg.width}, $\\sigma_b^2$ = {result.sigma_b2:g}: test accuracy after "
+        f"{cfg.iterations} steps{seeds}" + (" (partial)" if result.partial else ""),
+        fontsize=10,
+    )
+    return fig
+
+
+__all__ = ["depth_figure", "fixed_points_figure", "phase_figure"]
