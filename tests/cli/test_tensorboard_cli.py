@@ -64,7 +64,7 @@ def test_compare_and_symmetry_write_training_scalars(tmp_path: Path) -> None:
 
 
 def test_tensorboard_flag_only_where_results_have_records(capsys: pytest.CaptureFixture[str]) -> None:
-    for command in ("probe", "compare", "symmetry"):
+    for command in ("probe", "compare", "symmetry", "sweep", "phase"):
         assert main([command, "--help"]) == 0
         assert "--tensorboard DIR" in capsys.readouterr().out
     assert main(["reproduce", "--help"]) == 0

@@ -23,6 +23,13 @@ CLI's ``--tensorboard DIR`` makes a :class:`~initlab.tools.TensorBoardSink` in `
   ``distinct_units/layer<l>``, ``effective_rank/layer<l>``, ``weight_gradient/norm/layer<l>`` at
   each logged step (steps counted as for compare). Values after a model diverged (``None`` in
   ``results.json``) are left out; a NaN loss is written as NaN.
+* **sweep** and **phase** -- run: one per stored model, named by the grid values that vary and its
+  seed (``init.w=1.5,init.b=0.05/seed0``). ``train/loss`` of every step for the models this run
+  trained (a store keeps no curves), and one *hparams* record (:attr:`Record.hparams`: every grid
+  value of the cell, parameters flattened as ``model.layers``, ``init.w``) whose scalars are the final
+  ``final/test_accuracy``, ``final/test_loss``, ``final/loss``, ``final/best_loss`` and
+  ``final/diverged`` (0 or 1) at step ``iterations_done`` -- TensorBoard's HParams dashboard then
+  shows the whole grid as a table, parallel coordinates and scatter plots.
 """
 
 from __future__ import annotations
@@ -36,11 +43,16 @@ from ..core.errors import InitlabError
 from ..measure import Histogram
 from ..tools import Sink
 from .compare import CompareConfig, CompareResult
+from .phase import PhaseConfig, PhaseDepthResult, PhaseResult
 from .probe import ProbeConfig, ProbeResult, SpecProbe, edges
+from .sweep import SweepConfig, SweepResult
+from .sweep_store import flat
 from .symmetry import SymmetryConfig, SymmetryResult
 
 #: The studies whose results :func:`records` knows (their ``Config`` types: the CLI adds ``--tensorboard``).
-CONFIGS: tuple[type[Any], ...] = (ProbeConfig, CompareConfig, SymmetryConfig)
+CONFIGS: tuple[type[Any], ...] = (ProbeConfig, CompareConfig, SymmetryConfig, SweepConfig, PhaseConfig)
+#: A sweep row's grid values, written as a model's hyperparameters (with its ``model.*``, ``init.*``).
+HPARAM_COLUMNS = ("dataset", "model", "activation", "init", "optimizer", "lr", "iterations", "seed")
 
 
 @dataclass(frozen=True)
@@ -51,18 +63,26 @@ class Record:
     step: int
     scalars: dict[str, float] = field(default_factory=dict)
     histograms: dict[str, Histogram] = field(default_factory=dict)
+    #: when given: the run's hyperparameters, and ``scalars`` are its final metrics (a sink's ``hparams``)
+    hparams: dict[str, float | str | bool] = field(default_factory=dict)
 
 
 def records(result: Any) -> Iterator[Record]:
-    """The records of a probe, compare or symmetry result, run by run, in step order."""
+    """The records of a probe, compare, symmetry, sweep or phase result, run by run, in step order."""
     if isinstance(result, ProbeResult):
         yield from _probe(result)
     elif isinstance(result, CompareResult):
         yield from _compare(result)
     elif isinstance(result, SymmetryResult):
         yield from _symmetry(result)
+    elif isinstance(result, SweepResult):
+        yield from _sweep(result)
+    elif isinstance(result, PhaseResult | PhaseDepthResult):
+        yield from _sweep(result.sweep)
     else:
-        raise InitlabError(f"no sink records for a {type(result).__name__}; known: probe, compare, symmetry")
+        raise InitlabError(
+            f"no sink records for a {type(result).__name__}; known: probe, compare, symmetry, sweep, phase"
+        )
 
 
 def write(result: Any, sink_for: Callable[[str], Sink]) -> list[str]:
@@ -73,7 +93,12 @@ def write(result: Any, sink_for: Callable[[str], Sink]) -> list[str]:
         for rec in records(result):
             if rec.run not in sinks:
                 sinks[rec.run] = sink_for(rec.run)
-            sinks[rec.run].write(rec.step, rec.scalars, rec.histograms)
+            sink = sinks[rec.run]
+            hparams = getattr(sink, "hparams", None)  # SinkBase has it; another Sink gets the scalars
+            if rec.hparams and hparams is not None:
+                hparams(rec.step, rec.hparams, rec.scalars)
+            else:
+                sink.write(rec.step, rec.scalars, rec.histograms)
     finally:
         for s in sinks.values():
             s.close()
@@ -178,4 +203,44 @@ def _symmetry(result: SymmetryResult) -> Iterator[Record]:
             yield Record(case.label, step, by_step[step])
 
 
-__all__ = ["CONFIGS", "Record", "records", "write"]
+def _hparam(v: Any) -> float | str | bool:
+    """A grid value as TensorBoard takes it: a number, string or bool (else its JSON text)."""
+    if isinstance(v, bool | int | float | str):
+        return v
+    import json
+
+    return json.dumps(v)
+
+
+def _sweep_run(row: dict[str, Any], varying: list[str]) -> str:
+    """``a=1,b=2/seed0``: the values of ``varying`` (the init spec if none varies) and the seed."""
+    name = ",".join(f"{c}={_hparam(row.get(c))}" for c in varying) or str(row["init"])
+    return f"{name}/seed{row['seed']}"
+
+
+def _sweep(result: SweepResult) -> Iterator[Record]:
+    varying, seen = result.varying(), set()
+    for row in result.rows:
+        values = flat(row)
+        run = _sweep_run(values, varying)
+        if run in seen:  # cells that differ in no varying column: the key tells them apart
+            run = f"{run}/{row['key']}"
+        seen.add(run)
+        curve = result.curves.get(row["key"])
+        if curve is not None:
+            for t, loss in enumerate(curve.tolist()):
+                yield Record(run, t, {"train/loss": loss})
+        hparams = {c: _hparam(values[c]) for c in HPARAM_COLUMNS}
+        hparams |= {k: _hparam(v) for k, v in values.items() if k.startswith(("model.", "init."))}
+        metrics = {
+            "final/test_accuracy": row["test_accuracy"],
+            "final/test_loss": row["test_loss"],
+            "final/loss": row["final_loss"],
+            "final/best_loss": row["best_loss"],
+        }
+        scalars = {k: math.nan if v is None else float(v) for k, v in metrics.items()}
+        scalars["final/diverged"] = float(row["diverged_at"] is not None)
+        yield Record(run, int(row["iterations_done"]), scalars, hparams=hparams)
+
+
+__all__ = ["CONFIGS", "HPARAM_COLUMNS", "Record", "records", "write"]

@@ -301,6 +301,9 @@ class SweepResult:
     wall_seconds: float
     store: str | None = None
     summary_rows: list[dict[str, Any]] = field(default_factory=list)
+    #: per key: the training loss on each step's batch, (T,) float32 on the CPU, NaN once diverged;
+    #: only the cells trained by this run (the store keeps final numbers, not curves)
+    curves: dict[str, torch.Tensor] = field(default_factory=dict)
 
     def summary(self) -> list[dict[str, Any]]:
         """Per cell without its seed: seeds stored, diverged, mean and 95% bootstrap interval of the
@@ -425,6 +428,7 @@ def _measure(res: TrainResult, m: int, smooth: int) -> dict[str, Any]:
         "test_loss": float(res.eval_loss[-1, m]),
         "diverged_at": res.diverged_at[m],
         "iterations_done": res.iterations,
+        "loss_curve": res.train_loss[:, m].detach().to("cpu", torch.float32),  # (T,), not stored
     }
 
 
@@ -501,6 +505,7 @@ def run(
         if dataset is not None:
             loaded[dataset_info(dataset.name).name] = dataset
         trained, stopped = 0, False
+        curves: dict[str, torch.Tensor] = {}
         with progress_bar(progress, "sweep") as tick:
             for chunk in chunks:
                 if should_stop is not None and should_stop():
@@ -513,6 +518,7 @@ def run(
                 if rows is None:
                     stopped = True
                     break
+                curves.update((r["key"], r.pop("loss_curve")) for r in rows)
                 trained += store.add(rows)
                 if tick is not None:
                     tick(trained, len(todo))
@@ -529,6 +535,7 @@ def run(
         partial=stopped,
         wall_seconds=time.perf_counter() - start,
         store=cfg.store,
+        curves=curves,
     )
 
 
