@@ -32,7 +32,9 @@ def session(acc: EventAccumulator) -> dict[str, Any]:
     """The hyperparameters of the run's HParams session (its session-start summary)."""
     content = acc.PluginTagToContent("hparams")["_hparams_/session_start_info"]
     start = HParamsPluginData.FromString(content).session_start_info
-    return {k: v.number_value if v.HasField("number_value") else v.string_value for k, v in start.hparams.items()}
+    return {
+        k: v.number_value if v.HasField("number_value") else v.string_value for k, v in start.hparams.items()
+    }
 
 
 def run_cli(argv: list[str], out: Path, tb: Path) -> dict[str, Any]:
@@ -51,7 +53,9 @@ def test_sweep_writes_each_models_curve_and_an_hparams_session(tmp_path: Path) -
         acc = read(tmp_path / "tb" / f"init.w={row['init.w']}" / f"seed{row['seed']}")
         loss = acc.Scalars("train/loss")
         assert [e.step for e in loss] == list(range(6))
-        assert (loss[-2].value + loss[-1].value) / 2 == pytest.approx(row["final_loss"], rel=1e-6)  # --smooth 2
+        assert (loss[-2].value + loss[-1].value) / 2 == pytest.approx(
+            row["final_loss"], rel=1e-6
+        )  # --smooth 2
         (final,) = acc.Scalars("final/test_accuracy")
         assert (final.step, final.value) == (6, pytest.approx(row["test_accuracy"]))
         assert acc.Scalars("final/diverged")[0].value == 0.0

@@ -10,7 +10,7 @@ from scipy import integrate, optimize
 
 from initlab import load_dataset
 from initlab.data import Dataset
-from initlab.studies.phase import PhaseConfig, PhaseResult, run
+from initlab.studies.phase import PhaseConfig, PhaseDepthResult, PhaseResult, run
 from initlab.studies.phase_init import measure_fixed_points
 
 TINY = PhaseConfig(
@@ -105,3 +105,71 @@ def test_fixed_points_figure_and_document(result: PhaseResult) -> None:
     assert len(fig.axes[0].collections[0].get_offsets()) == 6
     doc = result.to_dict()
     assert {"q_measured", "q_theory", "c_measured", "c_theory"} <= set(doc["initial"][0])
+
+
+# -- the depth view: (sigma_w^2, depth L) at one sigma_b^2 ---------------------------------------------
+
+DEPTH_TINY = PhaseConfig(
+    view="depth",
+    depths="1,3",
+    width=6,
+    iterations=3,
+    batch_size=16,
+    sigma_w2="1,2.5",
+    seeds=2,
+    eval_size=50,
+    resolution=4,
+)
+
+
+@pytest.fixture(scope="module")
+def depth_result() -> PhaseDepthResult:
+    result = run(DEPTH_TINY, dataset=load_dataset("mnist"))
+    assert isinstance(result, PhaseDepthResult)
+    return result
+
+
+def test_depth_view_trains_each_depth_and_averages_the_seeds(depth_result: PhaseDepthResult) -> None:
+    r = depth_result
+    assert (r.sigma_b2, r.sigma_w2, r.depths) == (0.05, [1.0, 2.5], [1, 3])  # sigma_b^2: the view's default
+    assert len(r.sweep.rows) == 2 * 2 * 2 and {row["ensemble_models"] for row in r.sweep.rows} == {4}
+    for i, d in enumerate(r.depths):
+        for j, w in enumerate(r.sigma_w2):
+            accs = [
+                row["test_accuracy"]
+                for row in r.sweep.rows
+                if row["model"] == f"mlp(layers={d}, width=6, bias=true)" and row["init_params"]["w"] == w
+            ]
+            assert len(accs) == 2 and r.accuracy[i][j] == pytest.approx(sum(accs) / 2)
+    doc = r.to_dict()
+    assert (doc["view"], doc["depths"], doc["test_accuracy"]) == ("depth", [1, 3], r.accuracy)
+    assert "initial" not in doc and r.figure_names() == ["phase_depth"]
+
+
+def test_deepest_trained_and_agreement_count_the_grid(depth_result: PhaseDepthResult) -> None:
+    r = depth_result
+    fake = [[0.9, 0.2], [0.6, None]]  # rows depths 1, 3; columns sigma_w^2 1, 2.5
+    other = PhaseDepthResult(r.config, r.sigma_b2, r.sigma_w2, r.depths, fake, r.theory, r.sweep)
+    assert other.deepest_trained() == [3, None]
+    limits = other.six_xi_c()  # 21.8 and 70.8: both depths within 6 xi_c
+    assert limits[0] == pytest.approx(21.76, abs=0.01) and limits[1] > 3
+    assert other.agreement() == {"points": 3, "agree": 2, "trained_beyond": 0, "failed_within": 1}
+
+
+def test_drawn_six_xi_c_curve_is_the_theory(depth_result: PhaseDepthResult) -> None:
+    from initlab.theory import xi_c
+
+    fig = depth_result.figure("phase_depth")
+    ax = fig.axes[0]
+    (curve,) = [ln for ln in ax.get_lines() if "xi_c" in str(ln.get_label())]
+    x, y = np.asarray(curve.get_xdata(), float), np.asarray(curve.get_ydata(), float)
+    assert len(x) == 10 * 4 + 1 and x[0] == 1.0 and x[-1] == 2.5  # 10 x resolution, and the critical point
+    want = np.array([6 * xi_c("tanh", w, 0.05) for w in x])
+    finite = np.isfinite(want)
+    assert np.allclose(y[finite], want[finite], rtol=1e-12) and np.isnan(y[~finite]).all()
+    # independently of initlab (scipy quadrature): in the ordered phase xi_c = -1 / ln chi_1
+    assert y[0] == pytest.approx(-6 / math.log(1 + _chi_1_minus_1(1.0, 0.05)), rel=1e-3)
+    # the vertical line chi_1 = 1 at the bisection's sigma_w^2
+    (line,) = [ln for ln in ax.get_lines() if ln.get_linestyle() == "--"]
+    expected = optimize.brentq(lambda w: _chi_1_minus_1(w, 0.05), 1.0, 4.0, xtol=1e-10)
+    assert abs(line.get_xdata()[0] - expected) / expected < 1e-3

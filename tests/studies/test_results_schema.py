@@ -49,6 +49,19 @@ RUNS: dict[tuple[str, str], Sequence[str]] = {
         *("--init", "He: he_normal", "--init", "huge: normal(std=1000)", "--iterations", "6"),
         *("--lr", "10", "--eval-size", "50", "--probe-samples", "8"),
     ],
+    ("sweep", "diverging"): [
+        *("sweep", "--model", "mlp(layers=2, width=16)", "--init", "he_normal", "--init", "normal(std=1000)"),
+        *("--lr", "10", "--iterations", "12", "--seeds", "2", "--batch-size", "16", "--eval-size", "50"),
+    ],
+    ("phase", "plane"): [
+        *("phase", "--depth", "2", "--width", "6", "--sigma-w2", "1,2", "--sigma-b2", "0,0.1"),
+        *("--iterations", "3", "--batch-size", "16", "--eval-size", "40", "--resolution", "4"),
+        *("--init-width", "20"),
+    ],
+    ("phase", "depth"): [
+        *("phase", "--view", "depth", "--depths", "1,2", "--width", "6", "--sigma-w2", "1,3"),
+        *("--iterations", "3", "--batch-size", "16", "--eval-size", "40", "--resolution", "4"),
+    ],
     ("diagnose", "plain"): DIAGNOSE_MLP20,
     ("diagnose", "auto"): DIAGNOSE_AUTO,
     ("diagnose", "lsuv"): DIAGNOSE_LSUV,
@@ -94,13 +107,16 @@ def test_each_study_writes_its_schema_id() -> None:
     from initlab.studies.compare import SCHEMA_ID as COMPARE
     from initlab.studies.depth import SCHEMA_ID as DEPTH
     from initlab.studies.diagnose import SCHEMA_ID as DIAGNOSE
+    from initlab.studies.phase import SCHEMA_ID as PHASE
     from initlab.studies.probe import SCHEMA_ID as PROBE
     from initlab.studies.reproduce import SCHEMA_ID as REPRODUCE
+    from initlab.studies.sweep import SCHEMA_ID as SWEEP
     from initlab.studies.symmetry import SCHEMA_ID as SYMMETRY
 
     written = {"probe": PROBE, "compare": COMPARE, "symmetry": SYMMETRY, "reproduce": REPRODUCE}
     written["diagnose"] = DIAGNOSE
     written["depth"] = DEPTH
+    written |= {"sweep": SWEEP, "phase": PHASE}
     versions = {s: 1 for s in schemas.STUDIES} | {"probe": 2}  # probe/2: any model, --device
     assert written == {s: f"initlab.{s}/{versions[s]}" for s in schemas.STUDIES}
     assert all(schemas.schema_id(s) == written[s] for s in schemas.STUDIES)
@@ -123,6 +139,32 @@ def test_real_results_validate(documents: dict[tuple[str, str], Any]) -> None:
     assert documents["diagnose", "lsuv"]["lsuv"]["converged"] is True
     depth = documents["depth", "tiny"]
     assert any(r["diverged_at"] is not None and r["final_loss"] is None for r in depth["rows"])
+    sweep = documents["sweep", "diverging"]
+    assert any(r["diverged_at"] is not None and r["final_loss"] is None for r in sweep["rows"])
+    assert documents["phase", "plane"]["view"] == "plane" and documents["phase", "depth"]["view"] == "depth"
+    assert None in documents["phase", "depth"]["theory"]["six_xi_c"]  # infinite at chi_1 = 1
+
+
+def test_sweep_rows_take_parameters_as_model_or_init_keys_only(documents: dict[tuple[str, str], Any]) -> None:
+    row = documents["sweep", "diverging"]["rows"][0]
+    assert errors({**documents["sweep", "diverging"], "rows": [{**row, "init.std": 2.0}]}, "sweep") == []
+    broken = {**documents["sweep", "diverging"], "rows": [{**row, "std": 2.0}]}
+    assert [list(e.absolute_path) for e in errors(broken, "sweep")] == [["rows", 0]]
+
+
+def test_each_phase_view_has_its_own_shape(documents: dict[tuple[str, str], Any]) -> None:
+    """A field of the other view, or the other view's type of sigma_b2, does not validate."""
+    plane, depth = documents["phase", "plane"], documents["phase", "depth"]
+    for doc, foreign in ((plane, "agreement"), (depth, "initial")):
+        broken = copy.deepcopy(doc)
+        broken[foreign] = copy.deepcopy((depth if doc is plane else plane)[foreign])
+        assert [e.absolute_path[0] for e in errors(broken, "phase")] == [foreign]
+    broken = copy.deepcopy(depth)
+    broken["sigma_b2"] = [broken["sigma_b2"]]
+    assert [(list(e.absolute_path), e.validator) for e in errors(broken, "phase")] == [(["sigma_b2"], "type")]
+    broken = copy.deepcopy(depth)
+    broken["theory"] = copy.deepcopy(plane["theory"])
+    assert errors(broken, "phase") and not errors(depth, "phase")
 
 
 def test_a_partial_reproduce_validates(partial_reproduce: Any) -> None:
@@ -159,6 +201,8 @@ BROKEN: dict[str, tuple[list[str | int], tuple[list[str | int], Any], list[str |
         ["audit", "weights", 0],
     ),
     "depth": (["rows", 0, "init_signal_std"], (["rows", 0, "diverged_at"], "never"), ["rows", 0]),
+    "sweep": (["rows", 0, "test_accuracy"], (["summary", 0, "seeds"], "2"), []),  # rows: model.*/init.* only
+    "phase": (["theory", "boundary"], (["test_accuracy", 0, 0], "high"), ["sweep"]),
     "reproduce": (
         ["findings", "mnist", "schemes", 0, "accuracy_pct"],
         (["parts", "probe", "activations", "relu", "runs", 0, "layers", 0, "nonfinite"], -1),

@@ -36,9 +36,8 @@ def _depth_report(result: PhaseDepthResult) -> None:
     ]
     rows.append(["6 xi_c", *(f"{v:.1f}" if math.isfinite(v) else "inf" for v in result.six_xi_c())])
     rows.append(["deepest trained", *("-" if v is None else str(v) for v in result.deepest_trained())])
-    title = (
-        f"initlab phase --view depth: test accuracy % at sigma_b^2 = {result.sigma_b2:g}"
-        + (" (partial)" if result.partial else "")
+    title = f"initlab phase --view depth: test accuracy % at sigma_b^2 = {result.sigma_b2:g}" + (
+        " (partial)" if result.partial else ""
     )
     out.print(table(title, cols, rows))
     ag = result.agreement()

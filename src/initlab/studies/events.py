@@ -94,7 +94,7 @@ def write(result: Any, sink_for: Callable[[str], Sink]) -> list[str]:
             if rec.run not in sinks:
                 sinks[rec.run] = sink_for(rec.run)
             sink = sinks[rec.run]
-            hparams = getattr(sink, "hparams", None)  # SinkBase has it; another Sink gets the scalars
+            hparams = getattr(sink, "hparams", None)  # TensorBoardSink has it; others get the scalars
             if rec.hparams and hparams is not None:
                 hparams(rec.step, rec.hparams, rec.scalars)
             else:

@@ -115,8 +115,7 @@ class PhaseDepthResult:
     def _repr_html_(self) -> str:
         """Jupyter's display: the accuracy grid (rows: depths) with 6 xi_c and the deepest trained L."""
         rows: list[list[Any]] = [
-            [d, *(html.percent(a) for a in accs)]
-            for d, accs in zip(self.depths, self.accuracy, strict=True)
+            [d, *(html.percent(a) for a in accs)] for d, accs in zip(self.depths, self.accuracy, strict=True)
         ]
         rows.append(["6 xi_c", *(f"{v:.1f}" if math.isfinite(v) else "inf" for v in self.six_xi_c())])
         rows.append(["deepest trained", *("-" if v is None else v for v in self.deepest_trained())])

@@ -16,8 +16,8 @@ counts both (:attr:`SinkBase.nonfinite_values`, :attr:`SinkBase.nonfinite_scalar
   (``pip install 'initlab[tensorboard]'``): scalars with ``add_scalar``, histograms with
   ``add_histogram_raw`` (the bins as they are: bucket limits are the right edges), notes with
   ``add_text`` under the tag ``findings``, a trained configuration's hyperparameters and final
-  metrics (:meth:`SinkBase.hparams`) as a session of the HParams dashboard. Give it a folder, or your own ``SummaryWriter`` (then
-  ``close`` leaves the writer open: it is yours).
+  metrics (:meth:`TensorBoardSink.hparams`) as a session of the HParams dashboard. Give it a
+  folder, or your own ``SummaryWriter`` (then ``close`` leaves the writer open: it is yours).
 * :class:`WandbSink` -- a W&B run (``pip install 'initlab[wandb]'``): the active run, a run you pass,
   or one it starts with ``wandb.init(**init)`` (and finishes on ``close``). Keys are prefixed
   (``initlab/`` by default) and plotted against their own step metric ``<prefix>step``
@@ -106,11 +106,6 @@ class SinkBase:
             parts.append(f"{self.nonfinite_scalars} NaN/Inf scalar(s) written as such")
         return "; ".join(parts)
 
-    def hparams(self, step: int, values: Mapping[str, float | str | bool], metrics: Mapping[str, float]) -> None:
-        """One trained configuration: its ``values`` (hyperparameters: name -> number, string or
-        bool) and its ``metrics`` at ``step``. By default only the metrics, as scalars."""
-        self.write(step, metrics, {})
-
     def flush(self) -> None:
         """Nothing buffered by default."""
 
@@ -166,15 +161,16 @@ class TensorBoardSink(SinkBase):
     def note(self, step: int, text: str) -> None:
         self.writer.add_text("findings", text, global_step=step)
 
-    def hparams(self, step: int, values: Mapping[str, float | str | bool], metrics: Mapping[str, float]) -> None:
+    def hparams(
+        self, step: int, values: Mapping[str, float | str | bool], metrics: Mapping[str, float]
+    ) -> None:
         """One session of TensorBoard's HParams dashboard in this run: the experiment, session-start
         (``values``) and session-end summaries of ``torch.utils.tensorboard.summary.hparams``, and
         the ``metrics`` as scalars at ``step`` (what the dashboard tabulates). Unlike
         ``SummaryWriter.add_hparams`` it writes into this run's folder, not a new one beneath it."""
-        from torch.utils.tensorboard.summary import hparams as hparams_summaries
-
+        summaries = _require("torch.utils.tensorboard.summary", "tensorboard", "the TensorBoard sink")
         self._count(metrics, {})
-        for summary in hparams_summaries(dict(values), dict(metrics)):
+        for summary in summaries.hparams(dict(values), dict(metrics)):
             self.writer.file_writer.add_summary(summary, step)
         for tag, value in metrics.items():
             self.writer.add_scalar(tag, float(value), global_step=step)

@@ -3,13 +3,14 @@
 One file per study, ``<study>.schema.json`` beside this module; each is documented field by field in
 ``docs/results-<study>.md`` (a test keeps the two in step). A document names its schema in its
 ``"schema"`` field, ``"initlab.<study>/<n>"``; the schema's ``$id`` is ``urn:initlab:schema:<study>/<n>``,
-and the reproduce schema refers to the probe, symmetry and compare schemas by those ids.
+the reproduce schema refers to the probe, symmetry and compare schemas by those ids, and the phase
+schema to the sweep schema's rows.
 
 The package itself never validates (that needs the ``jsonschema`` library, a development
 dependency): ``jsonschema.Draft202012Validator(load("probe")).validate(doc)``.
 
 >>> sorted(STUDIES)
-['compare', 'depth', 'diagnose', 'probe', 'reproduce', 'symmetry']
+['compare', 'depth', 'diagnose', 'phase', 'probe', 'reproduce', 'sweep', 'symmetry']
 >>> load("probe")["properties"]["schema"]
 {'const': 'initlab.probe/2'}
 >>> load("probe") is load("probe")  # read once, then shared: do not modify
@@ -26,7 +27,16 @@ from typing import Any
 from ...core.errors import unknown
 
 #: The studies whose ``results.json`` has a schema here, with the version each one writes.
-STUDIES: dict[str, int] = {"probe": 2, "compare": 1, "symmetry": 1, "reproduce": 1, "diagnose": 1, "depth": 1}
+STUDIES: dict[str, int] = {
+    "probe": 2,
+    "compare": 1,
+    "symmetry": 1,
+    "reproduce": 1,
+    "diagnose": 1,
+    "depth": 1,
+    "sweep": 1,
+    "phase": 1,
+}
 
 
 def schema_id(study: str) -> str:
