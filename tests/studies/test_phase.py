@@ -173,3 +173,14 @@ def test_drawn_six_xi_c_curve_is_the_theory(depth_result: PhaseDepthResult) -> N
     (line,) = [ln for ln in ax.get_lines() if ln.get_linestyle() == "--"]
     expected = optimize.brentq(lambda w: _chi_1_minus_1(w, 0.05), 1.0, 4.0, xtol=1e-10)
     assert abs(line.get_xdata()[0] - expected) / expected < 1e-3
+
+
+def test_depth_view_displays_its_grid_in_jupyter(depth_result: PhaseDepthResult) -> None:
+    from html_helpers import has_row, pngs
+
+    page = depth_result._repr_html_()
+    assert page.startswith('<div class="initlab-result"><h4>initlab phase --view depth')
+    assert has_row(
+        page, "deepest trained", *("-" if v is None else str(v) for v in depth_result.deepest_trained())
+    )
+    assert len(pngs(page)) == 1
