@@ -115,7 +115,12 @@ OWN: list[tuple[str, str, list[str], str]] = [
     ("phase", "bad grid", ["--sigma-w2", "1:2"], "START:STOP:NUM"),
     ("phase", "negative sigma_b^2", ["--sigma-b2=-0.1,0.1"], "sigma_b^2 >= 0"),
     ("phase", "unknown activation", ["--activation", "tahn"], "'tahn'"),
-    ("phase", "depth view, two sigma_b^2", ["--view", "depth", "--sigma-b2", "0,0.1"], "one --sigma-b2 value"),
+    (
+        "phase",
+        "depth view, two sigma_b^2",
+        ["--view", "depth", "--sigma-b2", "0,0.1"],
+        "one --sigma-b2 value",
+    ),
     ("phase", "depth not an integer", ["--view", "depth", "--depths", "2.5"], "positive integers, got 2.5"),
     ("phase", "unknown view", ["--view", "side"], "invalid choice: 'side'"),
     ("diagnose", "unknown module", ["--input-shape", "4"], "cannot import module"),

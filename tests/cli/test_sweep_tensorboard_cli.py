@@ -72,7 +72,18 @@ def test_sweep_writes_each_models_curve_and_an_hparams_session(tmp_path: Path) -
 def test_phase_depth_view_runs_are_named_by_depth_and_sigma_w2(tmp_path: Path) -> None:
     argv = [
         *("phase", "--view", "depth", "--depths", "1,2", "--sigma-w2", "1,3", "--width", "6"),
-        *("--iterations", "3", "--batch-size", "16", "--eval-size", "40", "--threads", "1"),
+        *(
+            "--iterations",
+            "3",
+            "--batch-size",
+            "16",
+            "--eval-size",
+            "40",
+            "--resolution",
+            "4",
+            "--threads",
+            "1",
+        ),
     ]
     doc = run_cli(argv, tmp_path / "p", tmp_path / "tb")
     names = sorted(str(p.relative_to(tmp_path / "tb")) for p in (tmp_path / "tb").glob("*/*"))
