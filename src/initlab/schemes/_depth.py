@@ -18,6 +18,7 @@ from torch import Tensor, nn
 from ..core.errors import InitlabError
 from ._catalogue import he_normal
 from ._laws import Constant, DeltaOrthogonal, Law, scaled
+from ._infer import is_conv1d
 from ._marks import WEIGHTED, branches, residual_blocks, residual_outputs
 from ._registry import Scheme, register_scheme, require, scheme
 
@@ -36,6 +37,13 @@ def _weight(model: nn.Module, name: str) -> Tensor:
     if not isinstance(w, Tensor):
         raise InitlabError(f"{name} has no weight tensor")
     return w
+
+
+def _shape(model: nn.Module, name: str) -> tuple[int, ...]:
+    """The layer's weight shape as ``(out, in[/groups], *kernel)``: Hugging Face's ``Conv1D`` stores it
+    transposed ``(in, out)``, so its law is drawn for ``(out, in)`` (the fans a Linear would have)."""
+    shape = tuple(_weight(model, name).shape)
+    return shape[::-1] if is_conv1d(model.get_submodule(name)) else shape
 
 
 # -- zero-residual -----------------------------------------------------------------------------
@@ -123,7 +131,7 @@ def _fixup_rule(model: nn.Module, *, m: int) -> dict[str, Law]:
         if len(br.layers) >= 2:
             scale = fixup_scale(len(found), len(br.layers))
             for name in br.layers[:-1]:
-                laws[f"{name}.weight"] = scaled(he_normal(tuple(_weight(model, name).shape)), scale)
+                laws[f"{name}.weight"] = scaled(he_normal(_shape(model, name)), scale)
         laws[f"{br.output}.weight"] = Constant(0.0)
     head = classifier(model)
     if head is not None:
@@ -172,7 +180,7 @@ def _depth_scaled_rule(model: nn.Module, *, base: str, n: int) -> dict[str, Law]
     count = n if n else len(outs)
     law = _base(base, "depth_scaled")
     factor = 1.0 / math.sqrt(count)
-    return {f"{o}.weight": scaled(law.law(tuple(_weight(model, o).shape)), factor) for o in outs}
+    return {f"{o}.weight": scaled(law.law(_shape(model, o)), factor) for o in outs}
 
 
 @register_scheme(

@@ -13,6 +13,16 @@ per-layer draw:
   weights: every block starts as the identity and the stream stays flat (Zhang et al. 2019; De &
   Smith 2020).
 
+A model without marks (a torchvision ResNet, a timm ViT, a Hugging Face transformer) gets the marks
+its recognised blocks imply (:func:`initlab.schemes.recognised`; the rules in
+:mod:`initlab.schemes._infer`), and the note says so: which classes were recognised as which kind of
+block (``blocks recognised by structure: 16 x torchvision.models.resnet.Bottleneck (ResNet
+bottleneck: conv3 ends the branch, bn3 its last norm)``). Post-LN blocks (BERT: the norm is applied to ``x + f(x)``)
+get the same depth scaling; the note says what it does there: the norm already renormalises the
+stream after every add, so the forward signal cannot grow, and the scaling keeps each layer nearer
+``LN(x)``, the identity on a normalised stream (Wang et al. 2022, DeepNet, scale post-LN branches
+down for the same reason).
+
 Scaling the drawn values is the same as drawing from the scaled law with the same generator, so the
 layers keep their places in the random stream. The plan's steps and records say what changed, and its
 note names the rule.
@@ -28,7 +38,7 @@ import torch
 from torch import nn
 
 from ..core.spec import format_value
-from ..schemes import ParamInit, branches
+from ..schemes import ParamInit, Recognised, branches, recognised
 
 if TYPE_CHECKING:
     from ._autoinit import AutoInitPlan
@@ -72,7 +82,7 @@ def residual_aware(model: nn.Module, plan: AutoInitPlan) -> AutoInitPlan:
                 records[key] = dataclasses.replace(
                     records[key], scheme=spec, std=records[key].std * factor, empirical_std=_emp(w)
                 )
-            note = f"residual marks: {n} residual outputs in transformer blocks scaled by 1/sqrt({n}) (GPT-2)"
+            note = f"{n} residual outputs in transformer blocks scaled by 1/sqrt({n}) (GPT-2)"
         else:
             zeroed = 0
             for br in found:
@@ -99,9 +109,11 @@ def residual_aware(model: nn.Module, plan: AutoInitPlan) -> AutoInitPlan:
                     )
                 zeroed += 1
             note = (
-                f"residual marks: {zeroed} residual branches start at zero (zero-residual, Goyal et al. "
+                f"{zeroed} residual branches start at zero (zero-residual, Goyal et al. "
                 f"2017): every block is the identity at initialization"
             )
+    seen = recognised(model)
+    note = f"{describe(seen)}; {note}" if seen else f"residual marks: {note}"
     new_note = f"{plan.note}; {note}" if plan.note else note
     return dataclasses.replace(
         plan,
@@ -109,6 +121,21 @@ def residual_aware(model: nn.Module, plan: AutoInitPlan) -> AutoInitPlan:
         records=[records[r.name] for r in plan.records] + extra,
         note=new_note,
     )
+
+
+def describe(found: list[Recognised]) -> str:
+    """One line naming the recognised blocks, grouped by class: what was inferred, for the plan's note."""
+    groups: dict[tuple[str, str], int] = {}
+    for r in found:
+        groups[(r.cls, r.what)] = groups.get((r.cls, r.what), 0) + 1
+    parts = [f"{n} x {cls} ({what})" for (cls, what), n in groups.items()]
+    text = "no residual marks; blocks recognised by structure: " + ", ".join(parts)
+    if any(r.post_norm for r in found):
+        text += (
+            " (post-LN: the norm after each add already renormalises the stream; the scaling keeps "
+            "each layer nearer LN(x), the identity on a normalised stream)"
+        )
+    return text
 
 
 def _emp(t: torch.Tensor) -> float:
