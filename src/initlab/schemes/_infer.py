@@ -186,7 +186,9 @@ def _transformer(
     names = tuple(layers[i] for i in outputs)
     if len({out_width(mods[n]) for n in names}) != 1:
         return None
-    return Recognised(name, "transformer", _cls(mod), names, None, _post_norm(name, mod, mods, weighted, names))
+    return Recognised(
+        name, "transformer", _cls(mod), names, None, _post_norm(name, mod, mods, weighted, names)
+    )
 
 
 def _post_norm(

@@ -23,6 +23,9 @@ stream after every add, so the forward signal cannot grow, and the scaling keeps
 ``LN(x)``, the identity on a normalised stream (Wang et al. 2022, DeepNet, scale post-LN branches
 down for the same reason).
 
+A residual output ``auto`` kept (its scale stands out: Hugging Face's GPT-2 already draws its
+``c_proj`` with GPT-2's own ``0.02 / sqrt(2 n_layer)``) is left as the model set it.
+
 Scaling the drawn values is the same as drawing from the scaled law with the same generator, so the
 layers keep their places in the random stream. The plan's steps and records say what changed, and its
 note names the rule.
@@ -70,7 +73,7 @@ def residual_aware(model: nn.Module, plan: AutoInitPlan) -> AutoInitPlan:
             n = len(found)
             factor = 1.0 / math.sqrt(n)
             for br in found:
-                if br.output not in steps:
+                if br.output not in steps or steps[br.output].kept:  # a scale the model set: left
                     continue
                 w = _weight(model, br.output)
                 w.mul_(factor)
@@ -91,13 +94,13 @@ def residual_aware(model: nn.Module, plan: AutoInitPlan) -> AutoInitPlan:
                 if isinstance(gain, torch.Tensor):
                     gain.zero_()
                     extra.append(_record(f"{br.norm}.weight", gain, "zeros", 0.0))
-                    if br.output in steps:
+                    if br.output in steps and not steps[br.output].kept:
                         step = steps[br.output]
                         why = (
                             f"{step.reason}; its branch's norm gain {br.norm}.weight set to 0 (zero-residual)"
                         )
                         steps[br.output] = dataclasses.replace(step, reason=why)
-                elif br.output in steps:
+                elif br.output in steps and not steps[br.output].kept:
                     w = _weight(model, br.output)
                     w.zero_()
                     step = steps[br.output]
