@@ -8,11 +8,10 @@ import math
 
 import pytest
 import torch
-import torchvision_like as tv
-from lookalikes import Conv1D, GPT2MLP
 from torch import Tensor, nn
 
 import initlab
+import torchvision_like as tv
 from initlab.ensemble import model_factory
 from initlab.schemes import (
     BLOCK,
@@ -29,6 +28,7 @@ from initlab.schemes import (
     residual_norms,
     residual_outputs,
 )
+from lookalikes import GPT2MLP, Conv1D
 
 
 def _gen(seed: int = 0) -> torch.Generator:
@@ -119,9 +119,11 @@ def test_explicit_marks_win_and_a_false_mark_on_the_root_turns_inference_off() -
 
 @pytest.mark.parametrize("norm_first", [False, True])
 def test_pytorch_transformer_layers_and_post_ln(norm_first: bool) -> None:
-    layers = [nn.TransformerEncoderLayer(16, 2, 32, batch_first=True, norm_first=norm_first) for _ in range(3)]
+    layers = [
+        nn.TransformerEncoderLayer(16, 2, 32, batch_first=True, norm_first=norm_first) for _ in range(3)
+    ]
     found = infer_marks(nn.Sequential(*layers))
-    assert [r.outputs for r in found][0] == ("0.self_attn.out_proj", "0.linear2")
+    assert found[0].outputs == ("0.self_attn.out_proj", "0.linear2")
     assert all(r.post_norm is not norm_first for r in found)
     assert found[0].what.startswith("post-LN " if not norm_first else "transformer block")
 

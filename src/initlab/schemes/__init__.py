@@ -49,9 +49,9 @@ from ._marks import (
     mark_gate,
     mark_residual,
     mark_residual_norm,
+    recognised,
     residual_blocks,
     residual_norms,
-    recognised,
     residual_outputs,
 )
 from ._registry import (

@@ -17,8 +17,8 @@ from torch import Tensor, nn
 
 from ..core.errors import InitlabError
 from ._catalogue import he_normal
-from ._laws import Constant, DeltaOrthogonal, Law, scaled
 from ._infer import is_conv1d
+from ._laws import Constant, DeltaOrthogonal, Law, scaled
 from ._marks import WEIGHTED, branches, residual_blocks, residual_outputs
 from ._registry import Scheme, register_scheme, require, scheme
 

@@ -91,7 +91,7 @@ class Recognised:
 
     @property
     def what(self) -> str:
-        """How the block was read, without its name: ``"ResNet bottleneck, conv3 ends the branch, bn3 ..."``."""
+        """How the block was read, without its name (``"ResNet bottleneck: conv3 ends the branch, ..."``)."""
         rel = [o.removeprefix(self.block + ".") for o in self.outputs]
         if self.kind == "resnet":
             kind = "bottleneck" if rel[0].endswith("3") else "basic block"

@@ -81,7 +81,7 @@ def has_marks(model: nn.Module) -> bool:
 
 
 def recognised(model: nn.Module) -> list[Recognised]:
-    """The blocks whose marks :func:`branches` infers: :func:`infer_marks` on an unmarked model, else ``[]``."""
+    """The blocks whose marks :func:`branches` infers: :func:`infer_marks` on an unmarked model, else []."""
     return [] if has_marks(model) else infer_marks(model)
 
 

@@ -26,14 +26,15 @@ name starts with ``weight`` and that has at least 2 dims (the ``weight_ih_l0`` o
   the bias alone and no layer below it gets a gradient. The output layer is the last weighted
   module in module order, or the one the trace (:func:`._trace.followers`) finds feeding the output.
 * ``constant`` -- a hidden layer's weight is constant (zeros included): all its units compute the
-  same function. Not raised for a zero layer that ends a residual branch (the model's residual marks,
-  or on a model without any the blocks :func:`initlab.schemes.recognised` finds: a torchvision
-  ResNet's ``conv3``, a transformer's output projections): that is zero-residual / Fixup, every block
-  the identity at initialisation, and its gradient ``(dL/dy) h^T`` is not symmetric since ``h`` (the
-  branch's hidden activations) differs per unit; such layers are listed in ``Audit.zero_residual``. Their gradients ``delta_i x^T`` (``delta_i = (W_above^T g)_i f'(y_i)``) differ only
+  same function. Their gradients ``delta_i x^T`` (``delta_i = (W_above^T g)_i f'(y_i)``) differ only
   through the weights above: when every weighted layer after it is constant too, the symmetry is
   never broken; otherwise it is broken only slowly, by rank-one steps, and a zero weight in front of
-  ReLU passes no gradient at all (``ReLU'(0) = 0``).
+  ReLU passes no gradient at all (``ReLU'(0) = 0``). Not raised for a zero layer that ends a residual
+  branch (the model's residual marks, or on a model without any the blocks
+  :func:`initlab.schemes.recognised` finds: a torchvision ResNet's ``conv3``, a transformer's output
+  projections): that is zero-residual / Fixup, every block the identity at initialisation, and its
+  gradient ``(dL/dy) h^T`` differs per unit through ``h``, the branch's hidden activations. Such
+  layers are listed in ``Audit.zero_residual``.
 * ``nonfinite`` -- a weight holds NaN/Inf entries (counted per weight in ``WeightAudit.nonfinite``).
   Such a weight is not identified: its entry has ``scheme`` ``"non-finite"``, ``kind``
   ``"nonfinite"``, confidence 0, no expected std, and ``std``/``mean`` over its finite entries.

@@ -32,7 +32,8 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
-from ..schemes import fans, is_conv1d
+from ..schemes import fans
+from ..schemes import is_conv1d as is_conv1d  # re-exported: the tools share one structural check
 
 SlotKind = Literal["linear", "conv", "conv_transpose", "conv1d", "attention", "embedding"]
 #: Slot kinds a layer-wise scheme (auto init, LSUV) re-initialises; embeddings are only audited.

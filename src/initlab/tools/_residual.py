@@ -17,9 +17,9 @@ A model without marks (a torchvision ResNet, a timm ViT, a Hugging Face transfor
 its recognised blocks imply (:func:`initlab.schemes.recognised`; the rules in
 :mod:`initlab.schemes._infer`), and the note says so: which classes were recognised as which kind of
 block (``blocks recognised by structure: 16 x torchvision.models.resnet.Bottleneck (ResNet
-bottleneck: conv3 ends the branch, bn3 its last norm)``). Post-LN blocks (BERT: the norm is applied to ``x + f(x)``)
-get the same depth scaling; the note says what it does there: the norm already renormalises the
-stream after every add, so the forward signal cannot grow, and the scaling keeps each layer nearer
+bottleneck: conv3 ends the branch, bn3 its last norm)``). Post-LN blocks (BERT: the norm is applied
+to ``x + f(x)``) get the same depth scaling; the note says what it does there: the norm already
+renormalises the stream after every add, so the forward signal cannot grow, and the scaling keeps each layer nearer
 ``LN(x)``, the identity on a normalised stream (Wang et al. 2022, DeepNet, scale post-LN branches
 down for the same reason).
 
