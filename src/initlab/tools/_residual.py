@@ -19,9 +19,9 @@ its recognised blocks imply (:func:`initlab.schemes.recognised`; the rules in
 block (``blocks recognised by structure: 16 x torchvision.models.resnet.Bottleneck (ResNet
 bottleneck: conv3 ends the branch, bn3 its last norm)``). Post-LN blocks (BERT: the norm is applied
 to ``x + f(x)``) get the same depth scaling; the note says what it does there: the norm already
-renormalises the stream after every add, so the forward signal cannot grow, and the scaling keeps each layer nearer
-``LN(x)``, the identity on a normalised stream (Wang et al. 2022, DeepNet, scale post-LN branches
-down for the same reason).
+renormalises the stream after every add, so the forward signal cannot grow, and the scaling keeps
+each layer nearer ``LN(x)``, the identity on a normalised stream (Wang et al. 2022, DeepNet, scale
+post-LN branches down for the same reason).
 
 A residual output ``auto`` kept (its scale stands out: Hugging Face's GPT-2 already draws its
 ``c_proj`` with GPT-2's own ``0.02 / sqrt(2 n_layer)``) is left as the model set it.
