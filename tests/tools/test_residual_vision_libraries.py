@@ -10,9 +10,9 @@ from types import ModuleType
 
 import pytest
 import torch
-import torchvision_like as tv_like
 from torch import nn
 
+import torchvision_like as tv_like
 from initlab.schemes import branches, infer_marks
 from initlab.tools import auto_init_
 
@@ -54,7 +54,7 @@ def test_torchvision_resnets_are_recognised_and_the_copy_is_faithful() -> None:
 def test_torchvision_vit_and_timm_blocks_are_recognised_and_auto_says_so() -> None:
     tv = _library("torchvision")
     vit = tv.models.VisionTransformer(32, 8, num_layers=3, num_heads=2, hidden_dim=32, mlp_dim=64)
-    assert [r.outputs for r in infer_marks(vit)][0] == (
+    assert infer_marks(vit)[0].outputs == (
         "encoder.layers.encoder_layer_0.self_attention.out_proj",
         "encoder.layers.encoder_layer_0.mlp.3",
     )
