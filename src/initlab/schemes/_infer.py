@@ -35,6 +35,7 @@ Anything else keeps no mark, and the tools behave as on an unmarked model.
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -113,13 +114,20 @@ def infer_marks(model: nn.Module) -> list[Recognised]:
     ('1.self_attn.out_proj', '1.linear2')
     """
     mods = dict(model.named_modules())
-    weighted = [n for n, m in mods.items() if is_weighted(m)]
-    attention = [n for n, m in mods.items() if _is_attention(m)]
+    names = list(mods)  # pre-order: a module's descendants follow it, contiguously
+    weighted = [i for i, n in enumerate(names) if is_weighted(mods[n])]
+    attention = {n for n, m in mods.items() if _is_attention(m)}
     found: dict[str, Recognised] = {}
-    for name, mod in mods.items():
+    for i, (name, mod) in enumerate(mods.items()):
         if not name or isinstance(mod, _CONTAINERS) or is_weighted(mod) or _is_attention(mod):
             continue
-        rec = _resnet(name, mod) or _transformer(name, mod, mods, weighted, attention)
+        end = i + 1
+        while end < len(names) and names[end].startswith(name + "."):
+            end += 1
+        layers = [
+            names[j] for j in weighted[bisect.bisect_right(weighted, i) : bisect.bisect_left(weighted, end)]
+        ]
+        rec = _resnet(name, mod) or _transformer(name, mod, mods, layers, attention)
         if rec is not None:
             found[name] = rec
     innermost = [r for r in found.values() if not any(o.startswith(r.block + ".") for o in found)]
@@ -164,18 +172,23 @@ def _resnet(name: str, mod: nn.Module) -> Recognised | None:
     return Recognised(name, "resnet", _cls(mod), (f"{name}.conv{k}",), norm)
 
 
+def _owner(layer: str, block: str, attention: set[str]) -> str | None:
+    """The outermost attention module holding ``layer`` inside ``block`` (``None`` if none)."""
+    parts = layer.split(".")
+    for k in range(block.count(".") + 2, len(parts)):
+        prefix = ".".join(parts[:k])
+        if prefix in attention:
+            return prefix
+    return None
+
+
 def _transformer(
-    name: str, mod: nn.Module, mods: dict[str, nn.Module], weighted: list[str], attention: list[str]
+    name: str, mod: nn.Module, mods: dict[str, nn.Module], layers: list[str], attention: set[str]
 ) -> Recognised | None:
-    prefix = name + "."
-    layers = [w for w in weighted if w.startswith(prefix)]
-    inner = [a for a in attention if a.startswith(prefix)]
-    if len(layers) < 2 or not inner:
+    """``layers``: the weighted layers inside ``mod``, in ``named_modules`` order."""
+    if len(layers) < 2:
         return None
-    owners: list[str | None] = []
-    for w in layers:
-        holders = [a for a in inner if w.startswith(a + ".")]
-        owners.append(min(holders, key=len) if holders else None)
+    owners = [_owner(w, name, attention) for w in layers]
     if owners[0] is None or owners[-1] is not None:
         return None
     first_free = owners.index(None)
@@ -186,9 +199,7 @@ def _transformer(
     names = tuple(layers[i] for i in outputs)
     if len({out_width(mods[n]) for n in names}) != 1:
         return None
-    return Recognised(
-        name, "transformer", _cls(mod), names, None, _post_norm(name, mod, mods, weighted, names)
-    )
+    return Recognised(name, "transformer", _cls(mod), names, None, _post_norm(name, mod, mods, layers, names))
 
 
 def _post_norm(
