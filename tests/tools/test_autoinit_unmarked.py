@@ -52,3 +52,32 @@ def test_audit_takes_zero_branch_outputs_for_zero_residual_not_for_symmetry() ->
     assert not report.warned("constant") and report.warned("constant_output")  # the zero fc
     setattr(model, RESIDUAL, False)
     assert initlab.audit(model).warned("constant")  # without the inference: 8 constant layers
+
+
+class _Hybrid(nn.Module):
+    """A hybrid ViT: two torchvision ResNet basic blocks, then two pre-LN transformer layers on the
+    pixels as tokens (timm's ``vit_*_r50`` kind)."""
+
+    def __init__(self, c: int = 8) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, c, 3, padding=1)
+        self.cnn = nn.Sequential(tv.BasicBlock(c, c), tv.BasicBlock(c, c))
+        layer = [nn.TransformerEncoderLayer(c, 2, 2 * c, batch_first=True, norm_first=True) for _ in range(2)]
+        self.vit = nn.Sequential(*layer)
+        self.head = nn.Linear(c, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.cnn(self.stem(x))  # (B, C, H, W)
+        tokens = self.vit(h.flatten(2).transpose(1, 2))  # (B, H W, C)
+        out: torch.Tensor = self.head(tokens.mean(1))  # (B, 10)
+        return out
+
+
+def test_a_hybrid_model_gets_zero_residual_in_resnet_blocks_and_depth_scaling_in_transformer_blocks() -> None:
+    model = _Hybrid()
+    plan = auto_init_(model, example=torch.randn(2, 3, 8, 8, generator=_gen(0)), generator=_gen(2))
+    assert "2 residual branches start at zero" in plan.note and "scaled by 1/sqrt(4)" in plan.note
+    assert torch.all(model.cnn[0].bn2.weight == 0) and torch.all(model.cnn[0].bn1.weight == 1)
+    assert plan.scheme_of("vit.1.linear2").startswith("depth_scaled(") and plan.scheme_of(
+        "vit.1.linear2"
+    ).endswith("n=4)")
