@@ -98,7 +98,8 @@ def test_gpt2_conv1d_layers_and_their_activation() -> None:
     plan = initlab.auto_init_(model, example=_ids(), generator=torch.Generator().manual_seed(1))
     schemes = {s.layer.removeprefix("m.transformer."): s.scheme for s in plan.steps}
     assert schemes["h.0.mlp.c_fc"] == "he_normal(nonlinearity=gelu_tanh)"  # NewGELUActivation
-    assert schemes["h.0.attn.c_attn"] == "xavier_normal" and schemes["h.1.mlp.c_proj"] == "xavier_normal"
+    assert schemes["h.0.attn.c_attn"] == "xavier_normal"
+    assert schemes["h.1.mlp.c_proj"] == "depth_scaled(base=xavier_normal, n=4)"  # recognised GPT2Block
     entry = initlab.audit(model).of("m.transformer.h.0.mlp.c_fc.weight")
     assert (entry.fan_in, entry.fan_out) == (64, 256)
 

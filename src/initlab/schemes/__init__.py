@@ -4,7 +4,9 @@ A scheme is one decorated function returning the law of a weight's entries for i
 types (:class:`Normal`, :class:`Uniform`, :class:`TruncatedNormal`, :class:`Orthogonal`,
 :class:`Constant`, :class:`DeltaOrthogonal`, :class:`Identity`, :class:`Sparse`; ``Law`` is their
 union) sample themselves and derive their ``std`` from the parameters they sample with. Module-aware
-schemes (``zero_residual``, ``fixup``, ``depth_scaled``) read the residual marks of a model.
+schemes (``zero_residual``, ``fixup``, ``depth_scaled``) read the residual marks of a model, or, on a
+model without any, the marks implied by the blocks :func:`infer_marks` recognises (ResNet and
+transformer blocks of torchvision, timm, Hugging Face).
 :func:`translate` writes a catalogue scheme as the equivalent initializer call in PyTorch, JAX, Flax
 or Keras.
 """
@@ -16,6 +18,7 @@ from . import _depth as _depth  # the depth-aware entries
 from ._apply import ParamInit, init_
 from ._depth import classifier, fixup_scale
 from ._fans import fan, fans
+from ._infer import Recognised, infer_marks, is_conv1d
 from ._interop import LAYOUTS, TARGETS, Target, Translation
 from ._laws import (
     LAWS,
@@ -41,10 +44,12 @@ from ._marks import (
     WEIGHTED,
     Branch,
     branches,
+    has_marks,
     mark_block,
     mark_gate,
     mark_residual,
     mark_residual_norm,
+    recognised,
     residual_blocks,
     residual_norms,
     residual_outputs,
@@ -81,6 +86,7 @@ __all__ = [
     "Normal",
     "Orthogonal",
     "ParamInit",
+    "Recognised",
     "Scheme",
     "SchemeInfo",
     "Sparse",
@@ -93,11 +99,15 @@ __all__ = [
     "fan",
     "fans",
     "fixup_scale",
+    "has_marks",
+    "infer_marks",
     "init_",
+    "is_conv1d",
     "mark_block",
     "mark_gate",
     "mark_residual",
     "mark_residual_norm",
+    "recognised",
     "register_scheme",
     "residual_blocks",
     "residual_norms",

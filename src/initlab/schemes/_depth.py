@@ -4,9 +4,9 @@
 :func:`register_scheme`): they read the residual marks (:mod:`initlab.schemes._marks`) of the model
 given to ``init_`` and give the marked layers their own law; every other weight gets the scheme's
 ``law(shape)``, which is its base law (the law of an unmarked layer). ``init_`` on a bare tensor with
-one of them is an ``InitlabError``; a model without marks (a plain MLP or CNN: no residual branch)
-gets the base law everywhere, so every scheme applies to every family. ``delta_orthogonal`` is an
-ordinary per-tensor law.
+one of them is an ``InitlabError``; a model without marks and without a recognised block
+(:mod:`._infer`; a plain MLP or CNN) gets the base law everywhere, so every scheme applies to every
+family. ``delta_orthogonal`` is an ordinary per-tensor law.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from torch import Tensor, nn
 
 from ..core.errors import InitlabError
 from ._catalogue import he_normal
+from ._infer import is_conv1d
 from ._laws import Constant, DeltaOrthogonal, Law, scaled
 from ._marks import WEIGHTED, branches, residual_blocks, residual_outputs
 from ._registry import Scheme, register_scheme, require, scheme
@@ -36,6 +37,13 @@ def _weight(model: nn.Module, name: str) -> Tensor:
     if not isinstance(w, Tensor):
         raise InitlabError(f"{name} has no weight tensor")
     return w
+
+
+def _shape(model: nn.Module, name: str) -> tuple[int, ...]:
+    """The layer's weight shape as ``(out, in[/groups], *kernel)``: Hugging Face's ``Conv1D`` stores it
+    transposed ``(in, out)``, so its law is drawn for ``(out, in)`` (the fans a Linear would have)."""
+    shape = tuple(_weight(model, name).shape)
+    return shape[::-1] if is_conv1d(model.get_submodule(name)) else shape
 
 
 # -- zero-residual -----------------------------------------------------------------------------
@@ -70,9 +78,9 @@ def zero_residual(shape: tuple[int, ...], *, base: str = "he_normal") -> Law:
     The last layer of each marked residual branch is set to zero -- or, when the branch ends in a
     marked norm with a gain (a ResNet basic block's second BatchNorm), that norm's gain, as
     torchvision's ``zero_init_residual`` and Goyal et al. (2017, *Accurate, large minibatch SGD*) do.
-    Every other weight is drawn from ``base`` (default ``he_normal``); a model without marks gets
-    ``base`` everywhere. At initialisation the residual
-    stream is then the same after every block (SkipInit, De & Smith 2020; Zhang et al. 2019).
+    Every other weight is drawn from ``base`` (default ``he_normal``); a model without marks (nor
+    recognised blocks) gets ``base`` everywhere. At initialisation the residual stream is then the
+    same after every block (SkipInit, De & Smith 2020; Zhang et al. 2019).
     Module-aware: ``init_`` on the whole model; this law is the base's, for an unmarked layer.
 
     >>> import initlab; initlab.scheme("zero_residual").std((10, 200))
@@ -123,7 +131,7 @@ def _fixup_rule(model: nn.Module, *, m: int) -> dict[str, Law]:
         if len(br.layers) >= 2:
             scale = fixup_scale(len(found), len(br.layers))
             for name in br.layers[:-1]:
-                laws[f"{name}.weight"] = scaled(he_normal(tuple(_weight(model, name).shape)), scale)
+                laws[f"{name}.weight"] = scaled(he_normal(_shape(model, name)), scale)
         laws[f"{br.output}.weight"] = Constant(0.0)
     head = classifier(model)
     if head is not None:
@@ -147,7 +155,7 @@ def fixup(shape: tuple[int, ...], *, m: int = 0) -> Law:
     classifier (the last weighted layer outside every block) set to zero; every other layer He normal.
     ``m=0`` counts each branch's layers from the marks (:func:`initlab.schemes.branches`; in a block of
     several branches, the layers after the previous branch's output); an explicit ``m`` must match
-    them. A model without marks gets He normal everywhere. Fixup's
+    them. A model without marks (nor recognised blocks) gets He normal everywhere. Fixup's
     scalar multipliers and biases are the family option ``resnet(..., norm=none, fixup=true)``.
     Module-aware: ``init_`` on the whole model; this law is He normal, for an unmarked layer.
 
@@ -172,7 +180,7 @@ def _depth_scaled_rule(model: nn.Module, *, base: str, n: int) -> dict[str, Law]
     count = n if n else len(outs)
     law = _base(base, "depth_scaled")
     factor = 1.0 / math.sqrt(count)
-    return {f"{o}.weight": scaled(law.law(tuple(_weight(model, o).shape)), factor) for o in outs}
+    return {f"{o}.weight": scaled(law.law(_shape(model, o)), factor) for o in outs}
 
 
 @register_scheme(
@@ -191,7 +199,7 @@ def depth_scaled(shape: tuple[int, ...], *, base: str = "normal(std=0.02)", n: i
     ``normal(std=0.02)`` and its ``c_proj`` layers from ``normal(std=0.02 / sqrt(2 n_layer))``: the
     default here, with ``n`` (0: counted from the marks, two per transformer block) residual layers.
     The residual stream's variance then grows by about ``1 + 1/n`` per layer instead of doubling.
-    A model without marks gets ``base`` everywhere.
+    A model without marks (nor recognised blocks) gets ``base`` everywhere.
     Module-aware: ``init_`` on the whole model; this law is the base's, for an unmarked layer.
 
     >>> import initlab; initlab.scheme("depth_scaled").std((64, 64))

@@ -15,7 +15,12 @@ module attributes, and a user's own model can set the same attributes:
 * ``module.initlab_gate = True`` -- a module holding a learnable scalar branch gate ``alpha`` in
   ``x + alpha f(x)`` (SkipInit / ReZero), started at 0 by the family; schemes leave it alone.
 
-:func:`branches` reads the structure the depth-aware schemes need from these marks.
+:func:`branches` reads the structure the depth-aware schemes need from these marks. A model with
+none of these attributes on any module (a torchvision, timm or Hugging Face model) gets the marks its
+recognised blocks imply instead (:func:`infer_marks`, :mod:`initlab.schemes._infer`: ResNet basic and
+bottleneck blocks, transformer blocks); explicit marks always win, and ``model.initlab_residual =
+False`` on the root turns that off. The readers below (:func:`residual_outputs`, ...) all resolve
+the marks this way.
 
 >>> from torch import nn
 >>> branch = nn.Sequential(nn.Linear(4, 4), nn.ReLU(), mark_residual(nn.Linear(4, 4)))
@@ -29,6 +34,8 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from torch import nn
+
+from ._infer import Recognised, infer_marks, is_weighted
 
 RESIDUAL = "initlab_residual"  #: attribute on the last weighted layer of a residual branch
 RESIDUAL_NORM = "initlab_residual_norm"  #: attribute on a norm after that layer in the branch
@@ -65,12 +72,42 @@ def mark_gate(module: M) -> M:
     return module
 
 
+_ATTRS = (RESIDUAL, RESIDUAL_NORM, BLOCK, GATE)
+
+
+def has_marks(model: nn.Module) -> bool:
+    """Whether any module of ``model`` carries a mark attribute (``True`` or ``False``): no inference then."""
+    return any(hasattr(mod, attr) for mod in model.modules() for attr in _ATTRS)
+
+
+def recognised(model: nn.Module) -> list[Recognised]:
+    """The blocks whose marks :func:`branches` infers: :func:`infer_marks` on an unmarked model, else []."""
+    return [] if has_marks(model) else infer_marks(model)
+
+
+def _resolve(model: nn.Module) -> dict[str, list[str]]:
+    """Per mark attribute, the names carrying it: the model's own marks, else the inferred ones."""
+    if has_marks(model):
+        mods = list(model.named_modules())
+        return {a: [n for n, m in mods if getattr(m, a, False) is True] for a in _ATTRS}
+    found = infer_marks(model)
+    return {
+        RESIDUAL: [o for r in found for o in r.outputs],
+        RESIDUAL_NORM: [r.norm for r in found if r.norm is not None],
+        BLOCK: [r.block for r in found],
+        GATE: [],
+    }
+
+
 def _marked(model: nn.Module, attr: str) -> list[str]:
-    return [name for name, mod in model.named_modules() if getattr(mod, attr, False) is True]
+    return _resolve(model)[attr]
 
 
 def residual_outputs(model: nn.Module) -> list[str]:
-    """``named_modules`` names of the layers marked ``initlab_residual`` (branch outputs), in order."""
+    """``named_modules`` names of the layers marked ``initlab_residual`` (branch outputs), in order.
+
+    On a model without marks, the outputs of its recognised blocks (:func:`recognised`).
+    """
     return _marked(model, RESIDUAL)
 
 
@@ -108,15 +145,17 @@ class Branch:
 def branches(model: nn.Module) -> list[Branch]:
     """The residual branches of ``model`` from its marks, in ``named_modules`` order of their outputs.
 
+    The marks are the model's own, or, on a model without any, those its recognised blocks imply
+    (:func:`recognised`). The branch's weighted layers are Linear, ConvNd and Hugging Face's ``Conv1D``.
+
     >>> from torch import nn
     >>> blk = mark_block(nn.Sequential(nn.Linear(3, 3), nn.ReLU(), mark_residual(nn.Linear(3, 3))))
     >>> branches(nn.Sequential(nn.Linear(2, 3), blk))
     [Branch(output='1.2', block='1', layers=('1.0', '1.2'), norm=None)]
     """
-    outputs = residual_outputs(model)
-    blocks = residual_blocks(model)
-    norms = residual_norms(model)
-    weighted = [n for n, m in model.named_modules() if isinstance(m, WEIGHTED)]
+    marks = _resolve(model)
+    outputs, blocks, norms = marks[RESIDUAL], marks[BLOCK], marks[RESIDUAL_NORM]
+    weighted = [n for n, m in model.named_modules() if is_weighted(m)]
     found: list[Branch] = []
     for out in outputs:
         holders = [b for b in blocks if _inside(out, b) and b != out]

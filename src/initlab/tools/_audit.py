@@ -29,7 +29,12 @@ name starts with ``weight`` and that has at least 2 dims (the ``weight_ih_l0`` o
   same function. Their gradients ``delta_i x^T`` (``delta_i = (W_above^T g)_i f'(y_i)``) differ only
   through the weights above: when every weighted layer after it is constant too, the symmetry is
   never broken; otherwise it is broken only slowly, by rank-one steps, and a zero weight in front of
-  ReLU passes no gradient at all (``ReLU'(0) = 0``).
+  ReLU passes no gradient at all (``ReLU'(0) = 0``). Not raised for a zero layer that ends a residual
+  branch (the model's residual marks, or on a model without any the blocks
+  :func:`initlab.schemes.recognised` finds: a torchvision ResNet's ``conv3``, a transformer's output
+  projections): that is zero-residual / Fixup, every block the identity at initialisation, and its
+  gradient ``(dL/dy) h^T`` differs per unit through ``h``, the branch's hidden activations. Such
+  layers are listed in ``Audit.zero_residual``.
 * ``nonfinite`` -- a weight holds NaN/Inf entries (counted per weight in ``WeightAudit.nonfinite``).
   Such a weight is not identified: its entry has ``scheme`` ``"non-finite"``, ``kind``
   ``"nonfinite"``, confidence 0, no expected std, and ``std``/``mean`` over its finite entries.
@@ -49,7 +54,7 @@ from torch import Tensor, nn
 from ..core import html
 from ..core.errors import InitlabError
 from ..core.io import to_jsonable
-from ..schemes import WEIGHTED, fans
+from ..schemes import WEIGHTED, fans, residual_outputs
 from ._identify import abs_sigma, identify_with, moments
 from ._layers import Slot, weight_slots
 from ._trace import followers
@@ -112,6 +117,8 @@ class Audit:
 
     weights: list[WeightAudit]
     warnings: list[AuditWarning]
+    #: zero weights that end a residual branch (marked or recognised): deliberate, not ``constant``
+    zero_residual: tuple[str, ...] = ()
 
     def of(self, name: str) -> WeightAudit:
         """The entry for parameter ``name`` (e.g. ``"0.weight"``)."""
@@ -141,6 +148,10 @@ class Audit:
             if self.warnings
             else html.paragraph("No warnings.")
         )
+        zero = html.paragraph(
+            f"Zero residual-branch outputs (zero-residual: their blocks start as the identity): "
+            f"{', '.join(self.zero_residual)}."
+        )
         rows = [
             [
                 w.name,
@@ -154,7 +165,7 @@ class Audit:
             for w in self.weights
         ]
         columns = ["weight", "shape", "scheme", "confidence", "std", "scheme's std", "followed by"]
-        return [warned, html.table(columns, rows)]
+        return [warned, *([zero] if self.zero_residual else []), html.table(columns, rows)]
 
 
 def audit(model: nn.Module | Tensor) -> Audit:
@@ -191,7 +202,16 @@ def audit(model: nn.Module | Tensor) -> Audit:
         n for n, f in follow.items() if f.name == "linear" and ("output" in f.via or "end of" in f.via)
     }
     outputs |= set(weighted[-1:])
-    return Audit(entries, _warnings(entries, direct, outputs))
+    branch_ends = set(residual_outputs(model))
+    zero_res = tuple(
+        w.name for w in entries if w.kind == "constant" and w.std == 0.0 and _owner(w.name) in branch_ends
+    )
+    kept = [w for w in entries if w.name not in zero_res]
+    return Audit(entries, _warnings(kept, direct, outputs), zero_res)
+
+
+def _owner(param: str) -> str:
+    return param.rpartition(".")[0]
 
 
 def _entry(name: str, p: Tensor, followed_by: str | None) -> WeightAudit:

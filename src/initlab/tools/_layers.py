@@ -33,6 +33,7 @@ import torch
 from torch import Tensor, nn
 
 from ..schemes import fans
+from ..schemes import is_conv1d as is_conv1d  # re-exported: the tools share one structural check
 
 SlotKind = Literal["linear", "conv", "conv_transpose", "conv1d", "attention", "embedding"]
 #: Slot kinds a layer-wise scheme (auto init, LSUV) re-initialises; embeddings are only audited.
@@ -81,18 +82,6 @@ class Slot:
             return None
         b: Tensor = model.get_parameter(self.bias)
         return b if self.bias_rows is None else b[self.bias_rows[0] : self.bias_rows[1]]
-
-
-def is_conv1d(mod: nn.Module) -> bool:
-    """Hugging Face's ``Conv1D``, by structure: a leaf with 2-D ``weight`` ``(in, out)`` and ``nf == out``."""
-    w = getattr(mod, "weight", None)
-    nf = getattr(mod, "nf", None)
-    if not isinstance(w, Tensor) or w.dim() != 2 or not isinstance(nf, int) or w.shape[1] != nf:
-        return False
-    if isinstance(mod, nn.Linear | nn.modules.conv._ConvNd) or next(mod.children(), None) is not None:
-        return False
-    b = getattr(mod, "bias", None)
-    return b is None or (isinstance(b, Tensor) and tuple(b.shape) == (nf,))
 
 
 def layer_modules(model: nn.Module) -> dict[str, nn.Module]:
