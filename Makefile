@@ -55,7 +55,7 @@ $(MODELS_STAMP): pyproject.toml constraints.txt
 	touch $(MODELS_STAMP)
 
 test-models: $(MODELS_STAMP)
-	INITLAB_TEST_MODELS=1 OMP_NUM_THREADS=1 $(MODELS_VENV)/bin/pytest -q -p no:cacheprovider tests/tools/test_real_models.py
+	INITLAB_TEST_MODELS=1 OMP_NUM_THREADS=1 $(MODELS_VENV)/bin/pytest -q -p no:cacheprovider tests/tools/test_real_models.py tests/tools/test_residual_libraries.py
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/train_speed.py
