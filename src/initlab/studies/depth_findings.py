@@ -122,6 +122,8 @@ class DepthFacts:
     partial: bool
     depths: tuple[int, ...]  #: the depths that finished
     depths_planned: tuple[int, ...]
+    finished: int  #: how many depths finished (as quoted when the run stopped early)
+    planned: int  #: of how many
     inits: tuple[InitFacts, ...]
     by_depth: tuple[tuple[int, tuple[str, ...]], ...]  #: per depth, the labels that train there
     summary: str
@@ -263,6 +265,8 @@ def depth_facts(doc: Mapping[str, Any]) -> DepthFacts:
         partial=bool(doc.get("partial")),
         depths=done,
         depths_planned=tuple(cfg["depths"]),
+        finished=len(done),
+        planned=len(cfg["depths"]),
         inits=(),
         by_depth=by_depth,
         summary="",

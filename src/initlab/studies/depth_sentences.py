@@ -66,7 +66,7 @@ def summary_sentence(f: DepthFacts) -> str:
     head = ""
     if f.partial:
         head = (
-            f"Partial run: {num(len(f.depths))} of {num(len(f.depths_planned))} depths finished"
+            f"Partial run: {num(f.finished)} of {num(f.planned)} depths finished"
             + (f" ({_depths(f.depths)})" if f.depths else "")
             + ". "
         )
@@ -158,12 +158,12 @@ def _scale(i: InitFacts) -> str:
     if i.depth_scale == "inf":
         if i.scale_verdict == "agrees":
             return (
-                " Mean-field theory sets it no depth limit (`6 xi_c` is infinite: critical), and it trains "
-                "at the deepest depth of this run: agrees."
+                " Mean-field theory predicts no depth limit for it (`6 xi_c` is infinite: critical), and it "
+                "trains at the deepest depth of this run: agrees."
             )
         return (
-            " Mean-field theory sets it no depth limit (`6 xi_c` is infinite: critical), yet it does not "
-            f"train at depth {num(i.fails_from)}: shallower than predicted."
+            " Mean-field theory predicts no depth limit for it (`6 xi_c` is infinite: critical), yet it "
+            f"does not train at depth {num(i.fails_from)}: shallower than predicted."
         )
     lo, hi = i.scale_between
     if lo is None:
