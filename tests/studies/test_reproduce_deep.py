@@ -70,7 +70,7 @@ def deep(
 def test_deep_adds_the_depth_part_its_figure_and_findings(
     deep: tuple[ReproduceResult, dict[str, Any], Path],
 ) -> None:
-    result, doc, folder = deep
+    result, doc, _ = deep
     assert result.completed == ["symmetry", "probe", "glorot", "compare", "depth"] and not result.partial
     assert result.figure_names()[-1] == "depth" and "depth" not in FIGURES
     assert errors(doc, "reproduce") == []

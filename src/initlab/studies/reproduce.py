@@ -392,7 +392,8 @@ class _Ticker:
             "compare": len(COMPARE_INITS) * cfg.seeds * cfg.iterations,
         }
         if cfg.deep:
-            self.weights[DEEP_PART] = len(COMPARE_INITS) * cfg.deep_seeds * cfg.deep_iterations * len(cfg.deep_depths)
+            runs = len(COMPARE_INITS) * cfg.deep_seeds * len(cfg.deep_depths)
+            self.weights[DEEP_PART] = runs * cfg.deep_iterations
         self.total = sum(self.weights.values())
         self.offset = 0
 
