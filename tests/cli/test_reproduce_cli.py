@@ -41,7 +41,7 @@ def test_deep_flag_adds_the_depth_part_and_ctrl_c_keeps_the_rest(tmp_path: Path)
         )
     assert code == 130
     config = json.loads((out / "config.json").read_text())["config"]
-    assert config["deep"] is True and config["deep_depths"] == [2, 6] and config["deep_iterations"] == 100
+    assert config["deep"] is True and config["deep_depths"] == [2, 6] and config["deep_seeds"] == 1
     doc = json.loads((out / "results.json").read_text())
     assert doc["parts"]["depth"] is None and doc["findings"]["depth"] is None and doc["partial"] is True
     md = (out / "report.md").read_text()

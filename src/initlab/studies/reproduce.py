@@ -128,9 +128,7 @@ class ReproduceConfig:
             iterations=150,
             seeds=2,
             deep_depths=(2, 10, 30),
-            deep_iterations=100,
             deep_seeds=1,
-            deep_width=32,
         )
 
     def validate(self) -> None:
