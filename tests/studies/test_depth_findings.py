@@ -132,6 +132,14 @@ def test_partial_run_divergence_and_overflow_are_said() -> None:
     assert plain(a.statement).startswith("A trains at depth 2 (deepest 2: 90%)")
 
 
+def test_depths_given_in_any_order_are_read_shallowest_first() -> None:
+    res = result({"A": [0.1, 0.9, 0.6]}, {"A": [1e-3, 1.0, 0.1]}, {}, depths=(30, 2, 10))
+    (a,) = res.findings.inits
+    assert res.findings.depths == (2, 10, 30) and [p.depth for p in a.points] == [2, 10, 30]
+    assert (a.deepest, a.fails_from, a.chance_from) == (10, 30, 30)
+    assert (a.signal_first, a.signal_last, a.signal_trend) == (1.0, 1e-3, "vanishing")
+
+
 def test_trainable_is_decided_on_the_quoted_percentage() -> None:
     """50.004% is quoted as 50%, which is not above a 50% threshold: the finding and deepest() agree."""
     res = result({"A": [0.50004, 0.1]}, {"A": [1, 1]}, {}, depths=(2, 5))

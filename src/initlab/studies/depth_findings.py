@@ -120,7 +120,7 @@ class DepthFacts:
     chance_ceiling_pct: float
     signal_limit: float
     partial: bool
-    depths: tuple[int, ...]  #: the depths that finished
+    depths: tuple[int, ...]  #: the depths that finished, shallowest first
     depths_planned: tuple[int, ...]
     finished: int  #: how many depths finished (as quoted when the run stopped early)
     planned: int  #: of how many
@@ -174,7 +174,7 @@ def _signal(points: tuple[DepthPoint, ...]) -> tuple[Any, ...]:
 
 
 def _scale(raw: Any, depths: tuple[int, ...], deepest: int | None) -> tuple[Any, ...]:
-    """(6 xi_c as stored, its grid cell, grid steps from the measured cell, agrees)."""
+    """(6 xi_c as stored, its grid cell ``(lo, hi)``, grid steps to the measured cell, verdict)."""
     if raw is None or not depths:
         return None, None, None, None
     value: float | str = "inf" if raw == "inf" or (isinstance(raw, float) and math.isinf(raw)) else raw
@@ -243,7 +243,7 @@ def depth_facts(doc: Mapping[str, Any]) -> DepthFacts:
         "ceiling": ceiling,
         "scales": doc.get("depth_scale") or {},
     }
-    done = tuple(d for d in cfg["depths"] if any(r["depth"] == d for r in doc["rows"]))
+    done = tuple(sorted({int(r["depth"]) for r in doc["rows"]}))  # finished depths, shallowest first
     ctx["depths"] = done
     rows_of: dict[str, list[Mapping[str, Any]]] = {}
     specs: dict[str, str] = {}
