@@ -16,6 +16,7 @@ FACADE = [
     "audit",
     "auto_init_",
     "compare",
+    "depth",
     "diagnose",
     "init_",
     "load_dataset",

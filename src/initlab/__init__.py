@@ -5,9 +5,9 @@ The facade holds verbs (a trailing ``_`` when they change a model in place) and 
 * the catalogue -- :func:`scheme`, :func:`schemes`, :func:`register_scheme`, :func:`activations`;
 * any PyTorch model -- :func:`init_`, :func:`auto_init_`, :func:`lsuv_`, :func:`audit`,
   :func:`diagnose`, :func:`monitor` (their result types and the sinks live in :mod:`initlab.tools`);
-* the studies -- :func:`probe`, :func:`compare`, :func:`symmetry`, :func:`reproduce`, :func:`sweep`,
-  :func:`phase`, each taking a ``Config`` or its fields as keywords and returning a ``Result``; those
-  types live in :mod:`initlab.studies` (``initlab.studies.ProbeConfig``, ...);
+* the studies -- :func:`probe`, :func:`compare`, :func:`symmetry`, :func:`reproduce`, :func:`depth`,
+  :func:`sweep`, :func:`phase`, each taking a ``Config`` or its fields as keywords and returning a
+  ``Result``; those types live in :mod:`initlab.studies` (``initlab.studies.ProbeConfig``, ...);
 * data and theory -- :func:`load_dataset` (:mod:`initlab.data`), :mod:`initlab.theory`;
 * :class:`InitlabError` for every bad input, and ``__version__``.
 
@@ -34,6 +34,7 @@ from .core.errors import InitlabError
 from .data import load_dataset
 from .schemes import register_scheme, scheme, schemes
 from .studies.compare import compare
+from .studies.depth import depth
 from .studies.phase import phase
 from .studies.probe import probe
 from .studies.reproduce import reproduce
@@ -51,6 +52,7 @@ __all__ = [
     "audit",
     "auto_init_",
     "compare",
+    "depth",
     "diagnose",
     "init_",
     "load_dataset",

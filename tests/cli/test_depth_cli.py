@@ -35,7 +35,12 @@ def test_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert doc["deepest"]["Xavier"] == 1  # one hidden layer trains in 30 steps
     config = json.loads((out / "config.json").read_text())
     assert config["command"] == "depth" and config["config"]["depths"] == [1, 6]
-    text = capsys.readouterr().out
-    for words in ("test accuracy", "signal std at init", "deepest trainable (accuracy > 50%)", "Sizes:"):
+    text = " ".join(capsys.readouterr().out.split())  # the console wraps long lines
+    for words in ("test accuracy", "signal std at init", "Findings (from this run's numbers", "Sizes:"):
         assert words in text, words
-    assert "mean-field depth scale 6 xi_c = inf" in text and "depths 1, 6" in text
+    assert "depths 1, 6" in text
+    statements = doc["findings"]["statements"]
+    assert statements[0] == doc["findings"]["summary"] and len(statements) == 4  # summary, 2 inits, per depth
+    for line in statements:  # printed after the table, without the Markdown code marks
+        assert " ".join(line.replace("`", "").split()) in text
+    assert "`Xavier` trains at depth 1 " in statements[2 - 1]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from initlab.cli import main
+from initlab.cli import Stop, main
 from shared_runs import CliRun
 
 
@@ -28,3 +28,23 @@ def test_bad_flags_are_one_line_errors(capsys: pytest.CaptureFixture[str], tmp_p
     assert main(["reproduce", "--seeds", "0", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "seeds must be >= 1, got 0" in err and err.startswith("error: ") and err.count("\n") == 1
+
+
+def test_deep_flag_adds_the_depth_part_and_ctrl_c_keeps_the_rest(tmp_path: Path) -> None:
+    """``--deep`` reaches the config and the document (stopped at once: the depth part is null, the
+    report says it did not run); its own flags are checked before anything runs."""
+    out = tmp_path / "run"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(Stop, "__call__", lambda self: True)  # Ctrl-C at once
+        code = main(
+            ["reproduce", "--quick", "--deep", "--deep-depths", "2,6", "--threads", "1", "--out", str(out)]
+        )
+    assert code == 130
+    config = json.loads((out / "config.json").read_text())["config"]
+    assert config["deep"] is True and config["deep_depths"] == [2, 6] and config["deep_seeds"] == 1
+    doc = json.loads((out / "results.json").read_text())
+    assert doc["parts"]["depth"] is None and doc["findings"]["depth"] is None and doc["partial"] is True
+    md = (out / "report.md").read_text()
+    assert "## Trainable depth\n\n> Not run: the run was interrupted before this part." in md
+    assert main(["reproduce", "--deep", "--deep-depths", "2,x", "--out", str(tmp_path / "bad")]) == 2
+    assert main(["reproduce", "--deep", "--deep-seeds", "0", "--out", str(tmp_path / "bad")]) == 2

@@ -15,7 +15,7 @@ import torch
 import initlab
 from initlab import load_dataset
 from initlab.data import Dataset
-from initlab.studies import compare, diagnose, probe, reproduce, symmetry
+from initlab.studies import compare, depth, diagnose, probe, reproduce, symmetry
 
 SRC = Path(initlab.__file__).parent
 
@@ -55,7 +55,7 @@ def test_run_uses_the_initial_stack(mnist: Dataset) -> None:
     torch.testing.assert_close(res.stack.weights[0], compare.initial_stack(cfg, mnist).weights[0])
 
 
-@pytest.mark.parametrize("module", [probe, compare, symmetry, reproduce, diagnose])
+@pytest.mark.parametrize("module", [probe, compare, symmetry, reproduce, diagnose, depth])
 def test_every_study_has_the_contract(module: object) -> None:
     cfg_cls = module.Config  # type: ignore[attr-defined]
     assert cfg_cls.__dataclass_params__.frozen  # type: ignore[attr-defined]
@@ -109,6 +109,7 @@ def test_small_runs_give_documents_and_figures(mnist: Dataset) -> None:
         symmetry.SymmetryResult,
         reproduce.ReproduceResult,
         diagnose.DiagnoseResult,
+        depth.DepthResult,
     ],
 )
 def test_every_result_draws_through_figures_and_figure_only(cls: type) -> None:

@@ -9,7 +9,8 @@ import math
 import pytest
 
 import initlab
-from initlab.studies import DepthConfig, depth_run
+from initlab.studies import DepthConfig
+from initlab.studies.depth import run as depth_run
 
 CFG = DepthConfig(
     model="mlp(layers={depth}, width=32)",

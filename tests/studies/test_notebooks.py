@@ -36,7 +36,7 @@ def _read(name: str) -> dict[str, Any]:
 
 
 def test_every_study_has_a_notebook_stored_without_outputs() -> None:
-    assert STUDIES == ["compare", "diagnose", "phase", "probe", "reproduce", "sweep", "symmetry"]
+    assert STUDIES == ["compare", "depth", "diagnose", "phase", "probe", "reproduce", "sweep", "symmetry"]
     assert sorted(p.stem for p in NOTEBOOKS.glob("*.ipynb")) == STUDIES
     for name in STUDIES:
         cells = _read(name)["cells"]

@@ -14,7 +14,7 @@ from html_helpers import EVIL, escaped, has_row, pngs
 from initlab import load_dataset
 from initlab.core.html import number, percent
 from initlab.data import Dataset
-from initlab.studies import compare, diagnose, probe, reproduce, symmetry
+from initlab.studies import compare, depth, diagnose, probe, reproduce, symmetry
 from initlab.viz import pyplot
 
 LABELLED = f"{EVIL}: he_normal"
@@ -94,6 +94,29 @@ def test_diagnose_shows_findings_audit_layers_and_the_std_figure() -> None:
             page, layer["name"], layer["type"], "x".join(map(str, layer["shape"])), number(layer["mean"])
         )
     assert "vanishing signal" in page and "PyTorch&#x27;s default init" in page  # a finding, the audit
+
+
+def test_depth_shows_one_row_per_depth_and_init_and_its_findings(mnist: Dataset) -> None:
+    cfg = depth.DepthConfig(
+        model="mlp(layers={depth}, width=8)",
+        depths=(1, 3),
+        inits=(LABELLED, "lecun_normal"),
+        seeds=2,
+        iterations=4,
+        eval_size=50,
+        probe_samples=8,
+    )
+    r = depth.run(cfg, dataset=mnist)
+    page = shown(r)
+    for row in r.summary():
+        assert has_row(
+            page, str(row["depth"]), row["label"], percent(row["accuracy"]), number(row["final_loss"])
+        )
+    statements = r.findings.statements
+    assert len(statements) == 4 and all(
+        f"<li>{html.escape(s.replace('`', ''))}</li>" in page for s in statements
+    )
+    assert escaped(page)
 
 
 def test_reproduce_shows_the_mnist_comparison_and_std_per_layer(mnist: Dataset) -> None:

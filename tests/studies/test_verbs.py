@@ -14,7 +14,7 @@ import torch
 import initlab
 from initlab import load_dataset
 from initlab.data import Dataset
-from initlab.studies import compare, probe, reproduce, symmetry
+from initlab.studies import compare, depth, probe, reproduce, symmetry
 from initlab.studies.config import configure
 
 VERBS: list[tuple[Callable[..., Any], type]] = [
@@ -22,6 +22,7 @@ VERBS: list[tuple[Callable[..., Any], type]] = [
     (initlab.compare, compare.Config),
     (initlab.symmetry, symmetry.Config),
     (initlab.reproduce, reproduce.Config),
+    (initlab.depth, depth.Config),
 ]
 
 
@@ -86,7 +87,7 @@ def test_a_dataset_name_is_the_config_field(monkeypatch: pytest.MonkeyPatch) -> 
         seen["config"], seen["dataset"] = config, kwargs["dataset"]
         return config
 
-    for module in (compare, symmetry):
+    for module in (compare, symmetry, depth):
         monkeypatch.setattr(module, "run", fake_run)
         module.__dict__[module.__name__.rpartition(".")[2]](dataset="kmnist", iterations=5)
         assert seen["config"].dataset == "kmnist" and seen["config"].iterations == 5
@@ -105,3 +106,18 @@ def test_reproduce_quick_starts_from_the_quick_config(monkeypatch: pytest.Monkey
         initlab.reproduce(reproduce.ReproduceConfig(), quick=True)
     with pytest.raises(initlab.InitlabError, match="reproduce runs on mnist, got dataset 'kmnist'"):
         initlab.reproduce(dataset="kmnist")
+
+
+def test_depth_takes_config_or_fields(mnist: Dataset) -> None:
+    small = {"model": "mlp(layers={depth}, width=8)", "depths": [1, 2], "inits": ["he_normal"], "seeds": 1}
+    small |= {"iterations": 3, "eval_size": 50, "probe_samples": 4}
+    a = initlab.depth(
+        depth.DepthConfig(**{**small, "depths": (1, 2), "inits": ("he_normal",)}), dataset=mnist
+    )
+    b = initlab.depth(dataset=mnist, **small)
+    assert a.config == b.config and a.rows == b.rows and a.findings == b.findings
+    assert (
+        initlab.depth(a.config, seed=1, dataset=mnist).rows != a.rows
+    )  # negative control: the field is used
+    with pytest.raises(initlab.InitlabError, match=r"depth\(\) has no setting 'depth'.*depths"):
+        initlab.depth(depth=[1], dataset=mnist)

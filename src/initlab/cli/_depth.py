@@ -2,19 +2,20 @@
 
 Thin: flags from :class:`~initlab.studies.depth.DepthConfig`; :mod:`._study` runs the study with a
 progress bar (one tick per depth) and writes the run folder (``config.json``, ``results.json``,
-``depth.png``/``.svg``) and prints a (depth, init) table and the deepest depth each init trains to.
+``depth.png``/``.svg``) and prints a (depth, init) table, then the findings computed from the run
+(:mod:`initlab.studies.depth_findings`) and the sizes used.
 Ctrl-C stops after the current training step; the depths finished are written, marked
 ``"partial": true``, and the command exits 130.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from ..data import Dataset
 from ..studies import depth as depth_study
 from ..studies.depth import DepthConfig, DepthResult
+from ..studies.depth_findings import plain
 from ._console import console, table
 from ._runfolder import RunFolder
 from ._study import StudyCommand
@@ -31,25 +32,17 @@ def _before(cfg: DepthConfig, ds: Dataset) -> str:
 
 def summary_table(result: DepthResult) -> Any:
     """One row per (depth, init): mean test accuracy over seeds, diverged seeds, signal at init."""
-    by: dict[tuple[int, str], list[Any]] = {}
-    for r in result.rows:
-        by.setdefault((r.depth, r.label), []).append(r)
-    rows = []
-    for (depth, label), rs in by.items():
-        acc = sum(r.accuracy for r in rs) / len(rs)
-        losses = [r.final_loss for r in rs if math.isfinite(r.final_loss)]
-        diverged = sum(r.diverged_at is not None for r in rs)
-        std = sum(r.init_signal_std for r in rs) / len(rs)
-        rows.append(
-            [
-                depth,
-                label,
-                f"{100 * acc:.2f}%",
-                f"{sum(losses) / len(losses):.4f}" if losses else "-",
-                f"{diverged}/{len(rs)}",
-                f"{std:.3g}",
-            ]
-        )
+    rows = [
+        [
+            s["depth"],
+            s["label"],
+            f"{100 * s['accuracy']:.2f}%",
+            "-" if s["final_loss"] is None else f"{s['final_loss']:.4f}",
+            f"{s['diverged']}/{s['seeds']}",
+            f"{s['init_signal_std']:.3g}",
+        ]
+        for s in result.summary()
+    ]
     cols = ["depth", "init", "test accuracy (mean)", "final train loss", "diverged", "signal std at init"]
     return table("initlab depth" + (" (partial)" if result.partial else ""), cols, rows)
 
@@ -58,21 +51,21 @@ def report(result: DepthResult, doc: dict[str, Any], folder: RunFolder) -> None:
     out = console()
     cfg = result.config
     out.print(summary_table(result))
-    for label in dict.fromkeys(r.label for r in result.rows):
-        deepest = result.deepest(label)
-        scale = result.depth_scale.get(label)
-        pred = "" if scale is None or math.isnan(scale) else f"; mean-field depth scale 6 xi_c = {scale:.1f}"
-        where = "none of the depths" if deepest is None else f"depth {deepest}"
-        out.print(f"{label}: deepest trainable (accuracy > {100 * cfg.threshold:g}%): {where}{pred}")
+    out.print("Findings (from this run's numbers; also in results.json under 'findings'):", markup=False)
+    for line in doc["findings"]["statements"]:
+        out.print(f"- {plain(line)}", markup=False, highlight=False)
     out.print(
         f"Sizes: {cfg.model}, depths {', '.join(str(d) for d in cfg.depths)}, {cfg.seeds} seed(s), "
         f"{cfg.iterations} iterations, eval on {cfg.eval_size or 'all'} test images "
-        "(small CPU defaults: larger grids by flags or on a GPU)."
+        "(small CPU defaults: larger grids by flags or on a GPU).",
+        markup=False,
     )
-    out.print(f"Trained in {result.wall_seconds:.1f} s. Run folder: {folder.path}")
+    out.print(f"Trained in {result.wall_seconds:.1f} s. Run folder: {folder.path}", markup=False)
     if result.partial:
         done = len({r.depth for r in result.rows})
-        out.print(f"Interrupted after {done} of {len(cfg.depths)} depths: results marked partial.")
+        out.print(
+            f"Interrupted after {done} of {len(cfg.depths)} depths: results marked partial.", markup=False
+        )
 
 
 COMMAND = StudyCommand(

@@ -56,7 +56,8 @@ COMMAND = StudyCommand(
     help="the whole classic initialization study as one self-contained report (HTML + Markdown)",
     description="Run the classic weight-initialization study end to end -- zero vs constant vs random "
     "weights, per-layer activation histograms for sigmoid, ReLU and tanh (with true Glorot beside the "
-    "book's 'Xavier'), and the MNIST comparison of std=0.01, Xavier and He over several seeds -- and "
+    "book's 'Xavier'), and the MNIST comparison of std=0.01, Xavier and He over several seeds; with --deep "
+    "also the depth study (which of them trains plain ReLU nets at which depth) -- and "
     "write report.html, report.md and results.json whose every statement is computed from this run.",
     out="runs/reproduce",
     report=report,
@@ -74,4 +75,6 @@ def _answer(findings: dict[str, Any]) -> list[str]:
     lines += [r["statement"] for r in findings["recommendations"]]
     if findings["mnist"] is not None:
         lines.append(findings["mnist"]["statements"][0])
+    if findings.get("depth") is not None:  # --deep
+        lines.append("Depth. " + findings["depth"]["summary"])
     return [line.replace("`", "") for line in lines]

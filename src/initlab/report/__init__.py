@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .build import FIGURES, Report, build
+from .build import DEEP_FIGURES, FIGURES, Report, build
 from .findings import derive, fmt
 
-__all__ = ["FIGURES", "Report", "build", "derive", "fmt"]
+__all__ = ["DEEP_FIGURES", "FIGURES", "Report", "build", "derive", "fmt"]

@@ -21,6 +21,7 @@ from .findings import derive
 from .render import environment, inline_html, oneline, say
 
 __all__ = [
+    "DEEP_FIGURES",
     "FIGURES",
     "Report",
     "Section",
@@ -42,6 +43,8 @@ FIGURES = (
     "glorot_vs_xavier",
     "mnist_compare",
 )
+#: The figure of the depth part, after those, in a run with ``--deep``.
+DEEP_FIGURES = ("depth",)
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,7 @@ def sections(doc: dict[str, Any], findings: dict[str, Any], figures: set[str]) -
         return sec
 
     command = f"initlab reproduce --seed {doc['config']['seed']}" + (" --quick" if findings["quick"] else "")
+    command += " --deep" if "depth" in findings else ""
     environment().get_template("sections.j2").render(
         f=findings, env=doc["environment"], command=command, figs=figures, section=section
     )
@@ -140,7 +144,7 @@ def render_html(doc: dict[str, Any], figure_dir: str | Path) -> str:
     """``report.html``: one self-contained file, figures inline."""
     findings = derive(doc)
     images = {}
-    for stem in FIGURES:
+    for stem in FIGURES + DEEP_FIGURES:
         path = Path(figure_dir) / f"{stem}.png"
         if path.is_file():
             data = path.read_bytes()
@@ -165,6 +169,6 @@ def render_html(doc: dict[str, Any], figure_dir: str | Path) -> str:
 
 def build(doc: dict[str, Any], figure_dir: str | Path) -> Report:
     """Both renderings from ``doc`` and the PNGs in ``figure_dir`` (missing figures are left out)."""
-    present = {stem for stem in FIGURES if (Path(figure_dir) / f"{stem}.png").is_file()}
+    present = {stem for stem in FIGURES + DEEP_FIGURES if (Path(figure_dir) / f"{stem}.png").is_file()}
     markdown, findings = render_markdown(doc, present)
     return Report(html=render_html(doc, figure_dir), markdown=markdown, findings=findings)

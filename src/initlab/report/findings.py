@@ -242,5 +242,7 @@ def derive(doc: dict[str, Any]) -> dict[str, Any]:
         "departures": [say("departure", d) for d in found],
         "agrees_with_classic": dc.agrees_with_classic(found, recs, mnist is not None),
     }
+    if run.deep:  # --deep: the depth study's own findings (only then: the classic report is unchanged)
+        out["depth"] = None if run.depth is None else run.depth.to_dict()
     result: dict[str, Any] = jsonable(out)
     return result

@@ -6,7 +6,8 @@ saved run. Numbers arrive as JSON (a non-finite number is ``null``) or straight 
 (NaN); both become ``None`` here. Nothing is rounded or decided here (that is
 :mod:`initlab.report.decisions`); the symmetry part arrives already decided, as the facts the
 symmetry study stores (:mod:`initlab.studies.symmetry_findings`), so the report and
-``initlab symmetry`` quote the same findings.
+``initlab symmetry`` quote the same findings; likewise the depth part (``--deep``), whose findings
+are the depth study's own (:func:`initlab.studies.depth_findings.depth_facts`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 from ..core.errors import InitlabError
 from ..core.io import jsonable
+from ..studies.depth_findings import DepthFacts, depth_facts
 from ..studies.symmetry_findings import CaseFacts, SymmetryFacts
 from .format import finite
 
@@ -130,6 +132,8 @@ class Run:
     probes: tuple[Probe, ...]
     glorot: Glorot | None
     mnist: Mnist | None
+    deep: bool = False  #: the run had the depth part (``--deep``)
+    depth: DepthFacts | None = None  #: its findings; None without ``--deep`` or if never reached
 
 
 def _int(x: Any) -> int:
@@ -234,4 +238,6 @@ def parse(doc: Mapping[str, Any]) -> Run:
         if glorot_probes
         else None,
         mnist=_mnist(parts.get("compare")),
+        deep="depth" in parts,
+        depth=None if parts.get("depth") is None else depth_facts(parts["depth"]),
     )

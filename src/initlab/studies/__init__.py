@@ -3,8 +3,8 @@
 Each study is a module with ``Config``, ``run(config, *, dataset, progress, should_stop) -> Result``,
 ``Result.to_dict()``, ``Result.figures()`` and ``Result.figure(name)`` (the contract:
 :mod:`initlab.studies.config`); its verb is on the facade (``initlab.probe``, ``initlab.compare``,
-``initlab.symmetry``, ``initlab.reproduce``, ``initlab.sweep``; a sweep's store loads with
-:func:`load_store`). Every ``run`` and verb takes ``progress=True`` for a
+``initlab.symmetry``, ``initlab.reproduce``, ``initlab.depth``, ``initlab.sweep``, ``initlab.phase``;
+a sweep's store loads with :func:`load_store`). Every ``run`` and verb takes ``progress=True`` for a
 progress bar (:func:`progress_bar`: HTML in a notebook, rich in a terminal), and every result displays
 itself in Jupyter (``_repr_html_``). This package is the one place for their types:
 
@@ -15,10 +15,9 @@ True
 
 from __future__ import annotations
 
-from . import compare, diagnose, phase, probe, reproduce, sweep, symmetry
+from . import compare, depth, diagnose, phase, probe, reproduce, sweep, symmetry
 from .compare import CompareConfig, CompareResult
 from .depth import DepthConfig, DepthResult, DepthRow
-from .depth import run as depth_run  # the depth study (command: initlab depth; no verb or notebook yet)
 from .diagnose import DiagnoseConfig, DiagnoseResult
 from .phase import PhaseConfig, PhaseResult
 from .phase_depth import PhaseDepthResult
@@ -56,7 +55,7 @@ __all__ = [
     "TerminalBar",
     "compare",
     "config_from_toml",
-    "depth_run",
+    "depth",
     "diagnose",
     "load_store",
     "phase",

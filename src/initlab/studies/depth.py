@@ -15,14 +15,20 @@ A depth "trains" for a spec when its mean test accuracy over seeds is above ``th
 scale ``6 xi_c`` (Schoenholz et al. 2017: signals propagate ~6 xi_c layers) is recorded per spec
 (``inf`` at criticality: He with ReLU). Stopping early (``should_stop``) keeps the finished depths.
 
-The figure: :meth:`DepthResult.figure` (:mod:`initlab.viz.depth`); the command: ``initlab depth``
-(:mod:`initlab.cli._depth`); results.json: docs/results-depth.md. Not yet here (see the issue): the
-findings computed from the run and the ``reproduce --deep`` section.
+The findings -- where each init trains and falls to chance, which inits train at each depth, the
+initial signal's collapse or explosion per layer, and ``6 xi_c`` against the measured limit -- are
+computed from the results document by :func:`initlab.studies.depth_findings.depth_facts`
+(:attr:`DepthResult.findings`; ``results.json`` stores them under ``findings``).
+
+The verb: ``initlab.depth(...)`` (:func:`depth`); the figure: :meth:`DepthResult.figure`
+(:mod:`initlab.viz.depth`); the command: ``initlab depth`` (:mod:`initlab.cli._depth`); in the
+reproduce report with ``initlab reproduce --deep``; results.json: docs/results-depth.md.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import re
 import time
 from dataclasses import dataclass, field
@@ -31,6 +37,7 @@ from typing import Any
 import torch
 
 from .. import theory
+from ..core import html
 from ..core.device import resolve_device
 from ..core.errors import InitlabError
 from ..core.io import to_jsonable
@@ -41,7 +48,9 @@ from ..measure import probe_ensemble
 from ..schemes import scheme
 from ..tools import init_ as tools_init_
 from ..train import TrainConfig, train
-from .config import Progress, ShouldStop, check_labels, figure_error, option
+from .config import Progress, ShouldStop, check_labels, configure, dataset_for, figure_error, option
+from .depth_findings import DepthFacts, accuracy_pct, depth_facts, plain, trains
+from .display import card
 from .progress import progress_bar
 
 #: The ``"schema"`` of results.json (JSON Schema: initlab/studies/schemas/depth.schema.json).
@@ -181,9 +190,81 @@ class DepthResult:
         return {d: sum(v) / len(v) for d, v in out.items()}
 
     def deepest(self, label: str) -> int | None:
-        """The deepest depth whose mean accuracy is above ``threshold`` (``None`` if none)."""
-        ok = [d for d, a in self.accuracy(label).items() if a > self.config.threshold]
+        """The deepest depth whose mean accuracy is above ``threshold`` (``None`` if none), decided as
+        the findings decide: on the mean as a percentage with 1 decimal
+        (:func:`~initlab.studies.depth_findings.trains`)."""
+        by: dict[int, list[float]] = {}
+        for r in self.rows:
+            if r.label == label:
+                by.setdefault(r.depth, []).append(r.accuracy)
+        pct = round(100 * self.config.threshold, 1)
+        ok = [d for d, accs in by.items() if trains(accuracy_pct(accs), pct)]
         return max(ok) if ok else None
+
+    @property
+    def findings(self) -> DepthFacts:
+        """The typed findings with their sentences (:func:`~initlab.studies.depth_findings.depth_facts`)."""
+        return depth_facts(self._measurements())
+
+    def summary(self) -> list[dict[str, Any]]:
+        """One row per (depth, init): mean test accuracy and final loss over seeds (finite ones),
+        diverged seeds, mean signal std at initialization."""
+        by: dict[tuple[int, str], list[DepthRow]] = {}
+        for r in self.rows:
+            by.setdefault((r.depth, r.label), []).append(r)
+        out = []
+        for (depth, label), rs in by.items():
+            losses = [r.final_loss for r in rs if math.isfinite(r.final_loss)]
+            out.append(
+                {
+                    "depth": depth,
+                    "label": label,
+                    "seeds": len(rs),
+                    "accuracy": sum(r.accuracy for r in rs) / len(rs),
+                    "final_loss": sum(losses) / len(losses) if losses else None,
+                    "diverged": sum(r.diverged_at is not None for r in rs),
+                    "init_signal_std": sum(r.init_signal_std for r in rs) / len(rs),
+                }
+            )
+        return out
+
+    def _repr_html_(self) -> str:
+        """Jupyter's display: one row per (depth, init), the findings and the ``depth`` figure."""
+        rows = [
+            [
+                s["depth"],
+                s["label"],
+                html.percent(s["accuracy"]),
+                s["final_loss"],
+                f"{s['diverged']}/{s['seeds']}",
+                s["init_signal_std"],
+            ]
+            for s in self.summary()
+        ]
+        columns = [
+            "depth",
+            "init",
+            "test accuracy (mean)",
+            "final train loss",
+            "diverged",
+            "signal std at init",
+        ]
+        cfg = self.config
+        facts = [
+            f"{cfg.model} on {cfg.dataset}",
+            f"depths {', '.join(str(d) for d in cfg.depths)}",
+            f"{cfg.seeds} seed(s), {cfg.iterations} iterations"
+            + (" (stopped early)" if self.partial else ""),
+            f"{self.wall_seconds:.1f} s",
+        ]
+        figure = (self, "depth", "test accuracy and initial signal std against depth, one line per init")
+        return card(
+            "initlab depth",
+            html.table(columns, rows),
+            html.bullets(plain(s) for s in self.findings.statements),
+            facts=facts,
+            figure=figure if self.rows else None,
+        )
 
     def figure(self, name: str = "depth") -> Any:
         """``depth``: accuracy and initial signal against depth (:mod:`initlab.viz.depth`)."""
@@ -201,7 +282,13 @@ class DepthResult:
         return {"depth": self.figure("depth")}
 
     def to_dict(self) -> dict[str, Any]:
-        """The ``results.json`` document (schema: docs/results-depth.md)."""
+        """The ``results.json`` document (schema: docs/results-depth.md), with its ``findings``."""
+        doc = self._measurements()
+        doc["findings"] = depth_facts(doc).to_dict()
+        return doc
+
+    def _measurements(self) -> dict[str, Any]:
+        """``to_dict()`` without the findings (what they are computed from)."""
         labels = list(dict.fromkeys(r.label for r in self.rows))
         return {
             "study": "depth",
@@ -214,6 +301,9 @@ class DepthResult:
             "deepest": {label: self.deepest(label) for label in labels},
             "rows": [to_jsonable(r) for r in self.rows],
         }
+
+
+Config = DepthConfig
 
 
 def _scale_json(v: float | None) -> float | str | None:
@@ -328,3 +418,43 @@ def _train_depths(
         if tick is not None:
             tick(i + 1, len(cfg.depths), depth=depth)
     return False
+
+
+def depth(
+    config: DepthConfig | None = None,
+    /,
+    *,
+    dataset: Dataset | str | None = None,
+    data_dir: str | os.PathLike[str] | None = None,
+    progress: Progress | bool | None = None,
+    download_progress: Progress | bool | None = None,
+    should_stop: ShouldStop | None = None,
+    **fields: Any,
+) -> DepthResult:
+    """Trainable depth, measured: ``depth(config)``, ``depth(**fields)`` or ``depth(config, **fields)``
+    (``DepthConfig``'s fields replace the config's), then :func:`run`.
+
+    ``dataset`` is a loaded :class:`~initlab.data.Dataset` or a dataset name (the ``dataset`` field);
+    ``data_dir``/``download_progress`` load it from a folder, reporting a download.
+
+    """
+    if isinstance(dataset, str):
+        fields, dataset = {**fields, "dataset": dataset}, None
+    cfg = configure(DepthConfig, config, fields, "depth")
+    cfg.validate()
+    ds = dataset_for(cfg, dataset, data_dir, download_progress)
+    return run(cfg, dataset=ds, progress=progress, should_stop=should_stop)
+
+
+__all__ = [
+    "DEFAULT_DEPTHS",
+    "DEFAULT_INITS",
+    "SCHEMA_ID",
+    "Config",
+    "DepthConfig",
+    "DepthResult",
+    "DepthRow",
+    "depth",
+    "parse_depths",
+    "run",
+]

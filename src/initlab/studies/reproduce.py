@@ -10,7 +10,11 @@ Parts, in the study's order, each run through another study's Python API:
 3. **glorot** -- the book's "Xavier" beside true Glorot (``xavier_normal``) on the same probe but with
    a 784-wide input (MNIST's), since on square layers the two rules are the same;
 4. **compare** -- the MNIST comparison (:func:`initlab.studies.compare.compare`): std=0.01 vs Xavier vs
-   He, 5-layer ReLU network, several seeds.
+   He, 5-layer ReLU network, several seeds;
+5. **depth** (opt-in, ``deep=True``, ``initlab reproduce --deep``) -- the same three inits on plain
+   ReLU MLPs of width ``deep_width`` at ``deep_depths`` (:func:`initlab.studies.depth.run`): which
+   init trains at which depth, with its findings (:mod:`initlab.studies.depth_findings`). Without
+   ``deep`` the document, the report and the figures are those of the four parts above.
 
 The result's :meth:`ReproduceResult.to_dict` holds every part's own ``to_dict()``; the findings the
 report quotes are derived from that document by :func:`initlab.report.findings.derive`.
@@ -33,11 +37,14 @@ from ..core.seeds import check_seed
 from ..data import Dataset, load_dataset
 from ..schemes import scheme
 from . import compare as compare_study
+from . import depth as depth_study
 from . import probe as probe_study
 from . import symmetry as symmetry_study
 from .compare import DEFAULT_INITS as COMPARE_INITS
 from .compare import CompareConfig, CompareResult
 from .config import ShouldStop, configure, dataset_for, figure_error, option
+from .depth import DEFAULT_DEPTHS, DepthConfig, DepthResult, parse_depths
+from .depth_findings import plain
 from .display import card
 from .probe import ProbeConfig, ProbeResult
 from .progress import progress_bar
@@ -58,7 +65,8 @@ PROBE_INITS: dict[str, tuple[str, ...]] = {
 }
 GLOROT_INITS = (XAVIER, GLOROT)
 GLOROT_INPUT_DIM = 784  #: MNIST's input size: fan_in != fan_out in layer 1, so the two rules differ
-PARTS = ("symmetry", "probe", "glorot", "compare")
+PARTS = ("symmetry", "probe", "glorot", "compare")  #: the classic study; "depth" follows with deep=True
+DEEP_PART = "depth"
 
 Progress = Callable[..., None]
 
@@ -85,8 +93,24 @@ class ReproduceConfig:
     batch_size: int = option(128, flag=None)
     lr: float = option(0.01, flag=None)
     device: str = option(
-        "cpu", "cpu, cuda, cuda:N, mps or auto: where the probe, symmetry and MNIST parts run"
+        "cpu", "cpu, cuda, cuda:N, mps or auto: where the probe, symmetry, MNIST and depth parts run"
     )
+    deep: bool = option(
+        False,
+        "also the depth study (opt-in): std=0.01, Xavier and He on plain ReLU MLPs at several depths; "
+        "which init trains at which depth, with its figure and findings",
+        default_text="",
+    )
+    deep_depths: tuple[int, ...] = option(
+        DEFAULT_DEPTHS,
+        "--deep: depths to train, separated by commas",
+        metavar="N,N,...",
+        parse=parse_depths,
+        default_text=",".join(str(d) for d in DEFAULT_DEPTHS),
+    )
+    deep_iterations: int = option(300, "--deep: SGD iterations per depth")
+    deep_seeds: int = option(2, "--deep: seeds per (depth, init)")
+    deep_width: int = option(64, flag=None)  #: --deep: units per hidden layer
 
     def data_name(self) -> str:
         return "mnist"
@@ -103,6 +127,8 @@ class ReproduceConfig:
             probe_seeds=1,
             iterations=150,
             seeds=2,
+            deep_depths=(2, 10, 30),
+            deep_seeds=1,
         )
 
     def validate(self) -> None:
@@ -114,11 +140,16 @@ class ReproduceConfig:
             "probe_seeds",
             "iterations",
             "seeds",
+            "deep_iterations",
+            "deep_seeds",
+            "deep_width",
         ):
             check_int(getattr(self, name), name)
         check_seed(self.seed, count=max(self.seeds, self.probe_seeds))
         self.compare_config().validate()  # its parts follow their own commands' rules (labels, seeds)
         self.symmetry_config().validate()
+        if self.deep:
+            self.depth_config().validate()
 
     def compare_config(self) -> CompareConfig:
         return CompareConfig(
@@ -139,6 +170,20 @@ class ReproduceConfig:
             batch_size=self.batch_size,
             lr=self.lr,
             seed=self.seed,
+            device=self.device,
+        )
+
+    def depth_config(self) -> DepthConfig:
+        """The depth part (``deep``): the MNIST comparison's inits, lr and batch on deeper ReLU MLPs."""
+        return DepthConfig(
+            model=f"mlp(layers={{depth}}, width={self.deep_width})",
+            depths=self.deep_depths,
+            inits=COMPARE_INITS,
+            seeds=self.deep_seeds,
+            seed=self.seed,
+            iterations=self.deep_iterations,
+            batch_size=self.batch_size,
+            lr=self.lr,
             device=self.device,
         )
 
@@ -183,6 +228,7 @@ class ReproduceResult:
     probes: dict[str, ProbeResult] = field(default_factory=dict)
     glorot: dict[str, ProbeResult] = field(default_factory=dict)
     compare: CompareResult | None = None
+    depth: DepthResult | None = None  #: the depth part (``config.deep``)
     seconds: dict[str, float] = field(default_factory=dict)
     interrupted: bool = False
 
@@ -198,6 +244,8 @@ class ReproduceResult:
             done.append("glorot")
         if self.compare is not None and not self.compare.partial:
             done.append("compare")
+        if self.depth is not None and not self.depth.partial:
+            done.append(DEEP_PART)
         return done
 
     @property
@@ -211,7 +259,7 @@ class ReproduceResult:
         glorot_std = {
             s.label: s.std((self.config.width, GLOROT_INPUT_DIM)) for s in (scheme(x) for x in GLOROT_INITS)
         }
-        return {
+        doc: dict[str, Any] = {
             "study": "reproduce",
             "schema": SCHEMA_ID,
             "partial": self.interrupted,
@@ -235,6 +283,9 @@ class ReproduceResult:
                 "compare": None if self.compare is None else self.compare.to_dict(),
             },
         }
+        if self.config.deep:  # only then: without --deep the document is the classic study's
+            doc["parts"][DEEP_PART] = None if self.depth is None else self.depth.to_dict()
+        return doc
 
     @property
     def partial(self) -> bool:
@@ -243,7 +294,7 @@ class ReproduceResult:
     def figure_names(self) -> list[str]:
         """The figures of the parts that ran, in the report's order: ``symmetry_units``,
         ``symmetry_training``, ``histograms_<activation>`` per probed activation, ``std_per_layer``,
-        ``glorot_vs_xavier`` and ``mnist_compare``."""
+        ``glorot_vs_xavier``, ``mnist_compare`` and, with ``deep``, ``depth``."""
         names: list[str] = []
         sym = self.symmetry
         if sym is not None and sym.cases and sym.iterations_done > 0:
@@ -255,6 +306,8 @@ class ReproduceResult:
             names.append("glorot_vs_xavier")
         if self.compare is not None and self.compare.train.iterations > 0:
             names.append("mnist_compare")
+        if self.depth is not None and self.depth.rows:
+            names.append("depth")
         return names
 
     def figures(self) -> dict[str, Any]:
@@ -275,6 +328,8 @@ class ReproduceResult:
             return self.symmetry.figure("training")
         if name == "mnist_compare" and self.compare is not None:
             return self.compare.figure("compare")
+        if name == "depth" and self.depth is not None:
+            return self.depth.figure("depth")
         from ..viz import reproduce as viz
 
         if name == "std_per_layer":
@@ -312,6 +367,11 @@ class ReproduceResult:
             ]
             columns = ["init", "spec", "seeds", "train loss", "test accuracy"]
             parts.append(html.table(columns, rows, caption="The MNIST comparison"))
+        if self.depth is not None:
+            parts += [
+                html.paragraph("Trainable depth (--deep):"),
+                html.bullets(plain(s) for s in self.depth.findings.statements),
+            ]
         figure = None
         if self.probes:
             figure = (self, "std_per_layer", "activation std per layer for every activation and init")
@@ -329,6 +389,9 @@ class _Ticker:
             "glorot": 100 * len(ACTIVATIONS),
             "compare": len(COMPARE_INITS) * cfg.seeds * cfg.iterations,
         }
+        if cfg.deep:
+            runs = len(COMPARE_INITS) * cfg.deep_seeds * len(cfg.deep_depths)
+            self.weights[DEEP_PART] = runs * cfg.deep_iterations
         self.total = sum(self.weights.values())
         self.offset = 0
 
@@ -412,8 +475,22 @@ def _run_parts(
         )
         result.seconds["compare"] = time.perf_counter() - t
         result.interrupted = result.compare.partial
-        if not result.interrupted:
-            ticker.finish("compare")
+        if result.interrupted:
+            return result
+        ticker.finish("compare")
+
+        if cfg.deep:
+            if stop():
+                result.interrupted = True
+                return result
+            t = time.perf_counter()
+            result.depth = depth_study.run(
+                cfg.depth_config(), dataset=data, progress=ticker.part(DEEP_PART), should_stop=should_stop
+            )
+            result.seconds[DEEP_PART] = time.perf_counter() - t
+            result.interrupted = result.depth.partial
+            if not result.interrupted:
+                ticker.finish(DEEP_PART)
     finally:
         result.seconds["total"] = time.perf_counter() - start
     return result
