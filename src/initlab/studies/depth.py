@@ -315,7 +315,7 @@ def _scale_json(v: float | None) -> float | str | None:
 
 def _depth_scale(cfg: DepthConfig, label_spec: str) -> float | None:
     """``6 xi_c`` of the hidden layers of the mlp family for ``label_spec`` (``None`` elsewhere)."""
-    fac = model_factory(cfg.spec_at(1), activation=cfg.activation)
+    fac = model_factory(cfg.spec_at(cfg.depths[0]), activation=cfg.activation)  # a depth the family takes
     if fac.family != "mlp" or fac.activation is None or label_spec.strip() == "auto":
         return None
     width = int(fac.params["width"])  # type: ignore[arg-type]
