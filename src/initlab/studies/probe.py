@@ -281,6 +281,7 @@ class LayerProbe:
             "theory_preact_std": None if th is None else th.preact_std,
             "theory_grad_std": None if th is None else th.grad_std,
             "theory_weight_grad_std": None if th is None else th.weight_grad_std,
+            "theory_grad_norm": None if th is None else th.grad_norm,
             "histogram": {
                 "range": None if self.hist_range is None else list(self.hist_range),
                 "fractions": self.histogram_mean(),

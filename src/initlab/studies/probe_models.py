@@ -22,9 +22,10 @@ on the CPU, then moved to the device), run as one :class:`~initlab.ensemble.Ense
   stack, so for the ``mlp`` family each hidden Linear output gets the predicted pre-activation std
   and each hidden activation the predicted mean and std (forward only: the cotangent sits on the
   logits, not on the last hidden layer). For models with residual marks the residual stream gets
-  its predicted std per block where a rule applies (:mod:`initlab.studies.probe_residual`: flat for
-  branches that start at zero, ``x(1 + a^2)`` per pre-activation block without normalization,
-  ``+v`` with BatchNorm). Otherwise the theory is absent, and ``theory_note`` says so.
+  its predicted std and gradient norm per block where a rule applies
+  (:mod:`initlab.studies.probe_residual`: flat for branches that start at zero, ``x(1 + a^2)`` per
+  pre-activation block without normalization, forwards and backwards; ``+v`` with BatchNorm,
+  forwards only). Otherwise the theory is absent, and ``theory_note`` says so.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ from ..ensemble import Ensemble, ModelFactory
 from ..measure import BACKWARD_STATS, FORWARD_STATS, EnsembleProbe, probe_ensemble
 from ..schemes import Scheme, scheme
 from .config import Progress
-from .probe_residual import stream_prediction, stream_rule
+from .probe_residual import stream_theory
 
 NO_THEORY = (
     "mean-field theory (Poole et al. 2016; Schoenholz et al. 2017) describes fully connected stacks; "
@@ -188,6 +189,7 @@ def run_model(
     fwd, back = res.forward.cpu(), res.backward.cpu()  # (M, R, F), (M, R, K): one transfer
     hists, ranges = res.histograms.cpu(), res.ranges
     x2 = _second_moment(x)
+    x2_feat = (x.detach().double() ** 2).mean(dim=0).cpu()  # (D,): the moment pass's input
     act_name = factory.activation
     blocks = sum(1 for r in res.records if r.tap.role == "stream")
 
@@ -214,14 +216,15 @@ def run_model(
         per_record = _layer_theory(res, preds)
         stream_idx = [k for k, rec in enumerate(res.records) if rec.tap.role == "stream"]
         if stream_idx:
-            rule, rates, stream_note = stream_rule(factory, sch, in_shape)
-            first = stream_idx[0]
+            first, last = stream_idx[0], stream_idx[-1]
             mean1 = sum(col("mean", sl, first)) / len(seed_list)
             std1 = math.sqrt(sum(v * v for v in col("std", sl, first)) / len(seed_list))
+            grad2 = sum(v * v for v in col("grad_norm", sl, last)) / len(seed_list)
             stream = [res.records[k] for k in stream_idx]
-            for k, pred in zip(
-                stream_idx, stream_prediction(rule, rates, stream, [mean1], [std1]), strict=True
-            ):
+            stream_preds, stream_note = stream_theory(
+                factory, sch, in_shape, stream, x2_feat, (mean1, std1), grad2
+            )
+            for k, pred in zip(stream_idx, stream_preds, strict=True):
                 per_record[k] = pred
             note = f"{note}; {stream_note}" if note else stream_note
         layers = []

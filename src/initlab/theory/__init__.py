@@ -27,7 +27,7 @@ from .maps import (
 from .moments import activation_mean, derivative_moment, second_moment
 from .phase import critical_sigma_w2
 from .predict import APPROX_KINDS, EXACT_KINDS, LayerPrediction, LayerVariances, layer_variances, predict
-from .residual import branch_scale2, layer_gain, stream_variances, tap_fraction
+from .residual import branch_scale2, gradient_norms2, layer_gain, stream_variances, tap_fraction
 
 __all__ = [
     "APPROX_KINDS",
@@ -43,6 +43,7 @@ __all__ = [
     "critical_sigma_w2",
     "derivative_moment",
     "fixed_point",
+    "gradient_norms2",
     "layer_gain",
     "layer_variances",
     "mean_field",

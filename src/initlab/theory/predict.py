@@ -82,6 +82,8 @@ class LayerPrediction:
     ``q``: Var(z_l); ``mean``/``std``: of the activations ``a_l`` pooled over units and inputs;
     ``grad_std``: std of ``dL/dz_l``; ``weight_grad_std``: std of ``dL/dW_l`` entries, for
     ``L = sum(g * a_last)`` with ``g`` i.i.d. N(0, 1) over a batch of ``batch`` inputs.
+    ``grad_norm``: the gradient's norm per sample (root-mean-square over the batch), predicted for
+    the residual stream only (:mod:`initlab.studies.probe_residual`; NaN elsewhere).
     """
 
     q: float
@@ -89,6 +91,7 @@ class LayerPrediction:
     std: float
     grad_std: float
     weight_grad_std: float
+    grad_norm: float = math.nan
 
     @property
     def preact_std(self) -> float:

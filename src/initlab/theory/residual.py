@@ -17,10 +17,23 @@ shortcut keeps (1 for the identity; ``c_in / c_out`` where it zero-pads new chan
   variance grows **linearly**, ``q_{l+1} = k_l q_l + v`` (De & Smith 2020, *Batch normalization
   biases residual blocks towards the identity function*).
 
+**Backwards** the gradient w.r.t. the stream, ``g_l = s^T g_{l+1} + J_f^T g_{l+1}``, has the same
+rule in its squared norm per sample ``N_l = E ||g_l||^2``: the shortcut keeps ``k_l`` of it (it drops
+the zero-padded channels' gradient and scatters the rest to the kept pixels), and going back through
+a layer multiplies ``N`` by ``sigma^2 fan_in`` (``E ||W^T g||^2 = sigma^2 n_in ||g||^2``; for a conv
+the taps inside the input count, as forwards) and through a ReLU's derivative by 1/2 (the mask is
+independent of the gradient at initialization: the gradient-independence assumption of Schoenholz
+et al. 2017). So ``N_l = (k_l + a^2) N_{l+1}``: without normalization the gradient grows by the
+forward factor per block going back (He branches: doubling; Yang & Schoenholz 2017, *Mean field
+residual networks*; Hanin & Rolnick 2018), zero branches keep it flat (Zhang et al. 2019; De & Smith
+2020), and GPT-2's ``a^2 = 1/n`` keeps it within ``e`` over ``n`` blocks.
+
 >>> [round(q, 3) for q in stream_variances(1.0, [1.0] * 3)]
 [1.0, 2.0, 4.0, 8.0]
 >>> stream_variances(1.0, [1.0] * 3, normalized=True)
 [1.0, 2.0, 3.0, 4.0]
+>>> gradient_norms2(1.0, [1.0] * 3)  # backwards: the last block is given
+[8.0, 4.0, 2.0, 1.0]
 """
 
 from __future__ import annotations
@@ -92,3 +105,23 @@ def stream_variances(
         q = qs[-1]
         qs.append(k * q + a2 if normalized else (k + a2) * q)
     return qs
+
+
+def gradient_norms2(
+    n_last: float, scales2: Sequence[float], *, keep: Sequence[float] | None = None
+) -> list[float]:
+    """The squared gradient norm per sample w.r.t. the stream after each of ``len(scales2) + 1``
+    blocks, the **last** given: ``N_l = (keep_l + a^2_{l+1}) N_{l+1}`` (module doc), with
+    ``scales2``/``keep`` indexed as in :func:`stream_variances` (entry ``l`` belongs to block
+    ``l + 2``, the block whose input is the stream after block ``l + 1``). Without normalization only:
+    with a norm on the branch the backward factor depends on the stream's batch variance per channel.
+    """
+    if not math.isfinite(n_last) or n_last < 0:
+        raise InitlabError(f"n_last={n_last} must be a finite squared norm >= 0")
+    ks = list(keep) if keep is not None else [1.0] * len(scales2)
+    if len(ks) != len(scales2):
+        raise InitlabError(f"{len(ks)} shortcut fractions for {len(scales2)} blocks")
+    ns = [float(n_last)]
+    for a2, k in zip(reversed(list(scales2)), reversed(ks), strict=True):
+        ns.append((k + a2) * ns[-1])
+    return ns[::-1]

@@ -296,7 +296,8 @@ def model_summary_figure(result: ProbeResult) -> Any:
     models with residual blocks also the residual stream's std per block (solid; the branch added
     in that block dotted) and the stream's gradient norm per sample (backwards: read right to left).
     Measured: dots on a pale line with the min-max band over seeds; theory dashed where it applies
-    (the ``mlp`` family's hidden layers: mean-field; the residual stream: its predicted std per block,
+    (the ``mlp`` family's hidden layers: mean-field; the residual stream: its predicted std per block
+    from the first block on, and its predicted gradient norm from the last block back,
     :mod:`initlab.studies.probe_residual`), and a legend line saying when it is absent.
     """
     plt = pyplot()
@@ -334,7 +335,7 @@ def model_summary_figure(result: ProbeResult) -> Any:
                     vals = _positive([run.layers[i].summary("std")[0] for i in branch])
                     ax.plot(x, vals, ls=":", lw=1.4, marker="o", mfc="none", ms=4, color=palette[k], zorder=2)
             theory = [run.layers[i].theory for i in idx]
-            pred = _positive([th.std if th is not None and stat == "std" else math.nan for th in theory])
+            pred = _positive([_predicted(th, stat) for th in theory])
             if any(math.isfinite(v) for v in pred):
                 any_theory = True
                 ax.plot(x, pred, ls=(0, (4, 2)), lw=1.3, color=palette[k], zorder=3)
@@ -372,6 +373,13 @@ def model_summary_figure(result: ProbeResult) -> Any:
         fontsize=10,
     )
     return fig
+
+
+def _predicted(th: Any, stat: str) -> float:
+    """The theory's value of a drawn statistic: ``std``, or the stream's ``grad_norm``; NaN otherwise."""
+    if th is None or stat not in ("std", "grad_norm"):
+        return math.nan
+    return float(th.std if stat == "std" else th.grad_norm)
 
 
 def _log_scale_or_note(ax: Any, off_scale: list[str], n_runs: int) -> None:
