@@ -126,3 +126,14 @@ def test_he_prediction_is_the_per_pixel_moment_map_forwards_and_its_transpose_ba
     assert n_last is not None and n_pred[-1] == pytest.approx(n_last[0] ** 2, rel=1e-9)  # the anchor
     assert n_pred == pytest.approx([n_pred[-1] * float(b.sum()) for b in back], rel=1e-9)
     assert n_pred[0] > 4 * n_pred[-1]  # the gradient grows going back
+
+
+def test_a_transformer_with_zero_branches_is_flat_forwards_and_backwards() -> None:
+    res = initlab.probe(["zero_residual", "depth_scaled"], model="vit(depth=3, dim=16, heads=2)", samples=4)
+    got, pred, note = _stream(res, "zero_residual")  # two branches per block, both zero
+    assert note is not None and "flat" in note
+    assert pred == pytest.approx(got, rel=1e-5) and len(got) == 3
+    got_g, pred_g = _grads(res, "zero_residual")
+    assert pred_g == pytest.approx(got_g, rel=1e-5)
+    _, pred, note = _stream(res, "depth_scaled")  # non-zero transformer branches: no rule
+    assert pred == [None] * 3 and note is not None and "no prediction" in note

@@ -227,6 +227,8 @@ def stream_prediction(
     ``dead_padding``: the channels a shortcut zero-pads get no gradient (a ReLU head passes none
     where the stream is exactly 0), so with zero branches the gradient passes every shortcut whole
     (an injective subsample), ``k = 1`` backwards."""
+    if rule == "flat":
+        rates = [0.0] * len(records)  # any number of zero branches per block (a transformer has two)
     if rule == "none" or rates is None or len(rates) != len(records) or not records:
         return [None] * len(records)
     q1 = std[0] ** 2 + mean[0] ** 2

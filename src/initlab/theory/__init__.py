@@ -5,7 +5,8 @@
 * :mod:`.phase`: the chi_1 = 1 boundary, :func:`critical_sigma_w2`;
 * :mod:`.predict`: from a scheme's law to per-layer variances and predictions for an MLP;
 * :mod:`.moments`: the Gaussian expectations of an activation they share;
-* :mod:`.residual`: the residual stream's variance per block (doubling, ``1 + a^2``, flat, linear).
+* :mod:`.residual`: the residual stream's variance per block (doubling, ``1 + a^2``, flat, linear)
+  and its gradient norm per block backwards.
 
 >>> mean_field("relu", 2.0).regime
 'critical'
