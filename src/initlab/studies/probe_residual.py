@@ -40,11 +40,11 @@ uniform with sum 1.
 
 With BatchNorm there is no gradient prediction: going back through a branch's norms divides by the
 stream's and the branch's own batch variance per channel (without the channels' offsets) and
-projects out the batch mean, which the rule does not model; measured, the gradient grows ~1.5-2.2x
-per block going back within a stage while the forward ratio is ~1.2-1.3 (resnet(depth=20,
-width=16, block=preact), He, 16 seeds). Where no rule applies (a
-post-activation block or a transformer block with a non-zero branch, another activation), there is
-no prediction and the note says why.
+projects out the batch mean, which the rule does not model; measured (``resnet(depth=20,
+width=16, block=preact)``, He, 16 seeds), the gradient grows ~1.5-2.2x per block going back within
+a stage while the forward ratio is ~1.2-1.3. Where no rule applies (a post-activation block or a
+transformer block with a non-zero branch, another activation), there is no prediction and the
+note says why.
 """
 
 from __future__ import annotations
