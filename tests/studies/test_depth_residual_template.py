@@ -4,7 +4,8 @@ the model at any depth the user did not give."""
 
 from __future__ import annotations
 
-from initlab.studies import DepthConfig, depth_run
+from initlab.studies import DepthConfig
+from initlab.studies.depth import run as depth_run
 
 
 def test_a_resnet_template_runs_at_its_own_depths() -> None:
