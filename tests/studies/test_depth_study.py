@@ -59,6 +59,7 @@ def test_stopping_keeps_the_finished_depths() -> None:
         ({"depths": (2, -1)}, "depths must be non-negative"),
         ({"inits": ("nope",)}, "unknown scheme"),
         ({"threshold": 2.0}, "threshold=2.0"),
+        ({"model": "resnet(depth={depth}, width=4)", "depths": (8, 10)}, "depth=10 in"),
     ],
 )
 def test_bad_config_is_one_error(fields: dict[str, object], words: str) -> None:

@@ -135,7 +135,14 @@ class DepthConfig:
         if self.probe_samples < 1:
             raise InitlabError(f"probe_samples must be >= 1, got {self.probe_samples}")
         check_seed(self.seed, count=self.seeds)
-        dataset_info(self.dataset)
+        info = dataset_info(self.dataset)
+        for depth in self.depths:  # a depth the family refuses fails now, not after the others trained
+            model_factory(
+                self.spec_at(depth),
+                in_shape=(1, *info.image_shape),
+                classes=len(info.classes),
+                activation=self.activation,
+            )
         if not 0.0 <= self.threshold <= 1.0:
             raise InitlabError(f"threshold={self.threshold} must be an accuracy in [0, 1]")
         self.train_config().validate()

@@ -88,9 +88,10 @@ def depth_figure(result: DepthResult) -> Any:
     acc_ax.set_xlabel("depth (the model's {depth})")
     acc_ax.set_ylabel("test accuracy")
     acc_ax.set_ylim(0.0, 1.0)
+    dotted = any(v is not None and math.isfinite(v) for v in result.depth_scale.values())
     acc_ax.set_title(
-        f"test accuracy after {cfg.iterations} iterations (ring: deepest above {cfg.threshold:g};"
-        " dotted: 6 ξ_c)",
+        f"test accuracy after {cfg.iterations} iterations (ring: deepest above {cfg.threshold:g}"
+        + ("; dotted: 6 ξ_c)" if dotted else ")"),
         fontsize=9.5,
     )
     acc_ax.grid(True, alpha=0.3)
