@@ -92,14 +92,14 @@ def _connect(ray: Any, address: str) -> bool:
     """Connect to Ray unless connected already; returns whether this call connected (and so shuts
     down after). An unreachable address is an error after :data:`CONNECT_TIMEOUT` seconds (Ray
     itself would retry for minutes)."""
-    if ray.is_initialized():
-        return False
     if address != "auto":
         host, port = split_address(address)
         try:
             socket.create_connection((host, port), timeout=CONNECT_TIMEOUT).close()
         except OSError as err:
             raise InitlabError(f"cannot reach the Ray cluster at {address}: {err.strerror or err}") from None
+    if ray.is_initialized():
+        return False
     try:
         ray.init(
             address=None if address == "auto" else address,
@@ -181,7 +181,7 @@ class RayRunner:
             return False
         finally:
             for ref in pending:
-                ray.cancel(ref, force=True)
+                ray.cancel(ref)  # a running task gets KeyboardInterrupt; its worker lives on
             if started:
                 ray.shutdown()
 
