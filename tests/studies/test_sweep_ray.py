@@ -42,15 +42,30 @@ BASE = SweepConfig(
     smooth=3,
     chunk=2,
 )
-COMPARED = ("key", "seed", "init", "lr", "final_loss", "best_loss", "test_accuracy", "test_loss", "diverged_at")
+COMPARED = (
+    "key",
+    "seed",
+    "init",
+    "lr",
+    "final_loss",
+    "best_loss",
+    "test_accuracy",
+    "test_loss",
+    "diverged_at",
+)
 
 
 @pytest.fixture(scope="module")
 def small() -> Dataset:
     """MNIST cut to 2000 training and 200 test images: less to ship to the workers."""
     ds = load_dataset("mnist")
-    return replace(ds, train_x=ds.train_x[:2000], train_y=ds.train_y[:2000], test_x=ds.test_x[:200],
-                   test_y=ds.test_y[:200])
+    return replace(
+        ds,
+        train_x=ds.train_x[:2000],
+        train_y=ds.train_y[:2000],
+        test_x=ds.test_x[:200],
+        test_y=ds.test_y[:200],
+    )
 
 
 @pytest.fixture(scope="module")
@@ -109,8 +124,9 @@ def test_ray_stores_what_in_process_does_through_a_stop_and_a_killed_worker(
     cfg = replace(BASE, store=str(tmp_path / "ray.sqlite"), ray="auto", ray_cpus=1)
     # Ctrl-C after the first ensemble: what finished is stored, the rest cancelled
     ticks: list[int] = []
-    first = run(cfg, dataset=small, progress=lambda done, total: ticks.append(done),
-                should_stop=lambda: bool(ticks))
+    first = run(
+        cfg, dataset=small, progress=lambda done, total: ticks.append(done), should_stop=lambda: bool(ticks)
+    )
     assert first.partial and 2 <= first.trained < 8 and ticks[0] == 2
     assert len(_rows(tmp_path / "ray.sqlite")) == first.trained
     # the rerun trains the rest on Ray while a worker is killed in the middle of an ensemble
@@ -137,7 +153,9 @@ def test_without_retries_the_killed_workers_ensemble_is_an_error(
     killer = Killer()
     killer.start()
     try:
-        with pytest.raises(initlab.InitlabError, match=r"Ray lost the ensemble of 2 cell\(s\) .* after 0 retries"):
+        with pytest.raises(
+            initlab.InitlabError, match=r"Ray lost the ensemble of 2 cell\(s\) .* after 0 retries"
+        ):
             run(cfg, dataset=small)
     finally:
         killer.done.set()
@@ -157,7 +175,7 @@ def test_bad_ray_settings_and_an_unreachable_cluster() -> None:
         with pytest.raises(initlab.InitlabError, match=message):
             replace(BASE, **fields).validate()  # type: ignore[arg-type]
     start = time.perf_counter()
-    with pytest.raises(initlab.InitlabError, match="cannot reach the Ray cluster at 127.0.0.1:1"):
+    with pytest.raises(initlab.InitlabError, match=r"cannot reach the Ray cluster at 127\.0\.0\.1:1"):
         run(replace(BASE, ray="127.0.0.1:1"))
     assert time.perf_counter() - start < 10
 
@@ -177,7 +195,12 @@ def test_an_in_process_sweep_never_imports_ray(tmp_path: Path) -> None:
         "assert res.trained == 1\n"
         "print(sorted(m for m in sys.modules if m == 'ray' or m.startswith('ray.')))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                         env={**os.environ, "OMP_NUM_THREADS": "1"})
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "[]"
