@@ -101,12 +101,10 @@ def _connect(ray: Any, address: str) -> bool:
     if ray.is_initialized():
         return False
     try:
-        ray.init(
-            address=None if address == "auto" else address,
-            logging_level=logging.WARNING,
-            log_to_driver=False,
-            include_dashboard=False if address == "auto" else None,
-        )
+        if address == "auto":  # this machine's cluster, else a local instance (no dashboard needed)
+            ray.init(logging_level=logging.WARNING, log_to_driver=False, include_dashboard=False)
+        else:  # a cluster's node (HOST:PORT) or a Ray Client server (ray://HOST:PORT)
+            ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
     except (ConnectionError, RuntimeError) as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise InitlabError(f"cannot connect to Ray at {address}: {first}") from None
