@@ -28,7 +28,7 @@ from initlab.studies.sweep_ray import TASK_NAME
 ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'initlab[ray]')")
 pytestmark = pytest.mark.ray
 
-#: 2 lr x 2 w x 2 seeds = 8 cells; chunk 2: 4 ensembles (Ray tasks) of 2 models, each ~1 s of training.
+#: 2 lr x 2 w x 2 seeds = 8 cells; chunk 2: 4 ensembles (Ray tasks) of 2 models, ~0.2-0.5 s each.
 BASE = SweepConfig(
     model=("mlp(layers=2, width=64)",),
     activation=("tanh",),
@@ -78,17 +78,33 @@ def local_ray() -> Iterator[None]:
         ray.shutdown()
 
 
+def _parent(pid: int) -> int:
+    with open(f"/proc/{pid}/stat") as f:
+        return int(f.read().rpartition(")")[2].split()[1])
+
+
+def _mine(pid: int) -> bool:
+    """Whether ``pid`` descends from this process (the local Ray instance's workers do: not those of
+    another Ray on the machine)."""
+    while pid > 1:
+        pid = _parent(pid)
+        if pid == os.getpid():
+            return True
+    return False
+
+
 def _task_pids() -> list[int]:
-    """Processes running a sweep task now: Ray titles a busy worker ``ray::<task name>``."""
+    """Processes of this Ray instance running a sweep task now: Ray titles a busy worker
+    ``ray::<task name>``."""
     title = f"ray::{TASK_NAME}".encode()
     pids = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
                 with open(f"/proc/{entry}/cmdline", "rb") as f:
-                    if f.read().startswith(title):
+                    if f.read().startswith(title) and _mine(int(entry)):
                         pids.append(int(entry))
-            except OSError:
+            except (OSError, ValueError, IndexError):
                 continue
     return pids
 
@@ -103,8 +119,7 @@ class Killer(threading.Thread):
 
     def run(self) -> None:
         while not self.done.is_set() and self.killed is None:
-            for pid in _task_pids():
-                time.sleep(0.1)  # well inside its training (~1 s), past its start
+            for pid in _task_pids():  # titled so from the task's start to its end: it is mid-task
                 os.kill(pid, signal.SIGKILL)
                 self.killed = pid
                 break
