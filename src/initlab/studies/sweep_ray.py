@@ -10,7 +10,7 @@ driver stores each ensemble's rows as its task finishes (the store has one write
 ticks the progress. A task whose worker dies (killed, out of memory, node lost) is retried up to
 ``retries`` times by Ray; the store's ``INSERT OR IGNORE`` on the cell's key keeps every cell once
 however often it was trained. ``should_stop`` (Ctrl-C) stores the ensembles already finished and
-cancels the rest.
+cancels the rest (their workers killed, so a stopped sweep is over at once).
 
 Ray is optional (``pip install initlab[ray]``): this module imports it only when a runner runs, so
 a sweep without ``--ray`` never imports Ray.
@@ -179,7 +179,7 @@ class RayRunner:
             return False
         finally:
             for ref in pending:
-                ray.cancel(ref)  # a running task gets KeyboardInterrupt; its worker lives on
+                ray.cancel(ref, force=True)  # its worker killed: a stopped task is over at once
             if started:
                 ray.shutdown()
 
