@@ -1,15 +1,24 @@
-"""How fast does a sweep train a phase-diagram grid? (never run as a test.)
+"""How fast does a sweep train a phase-diagram grid, in-process and through Ray? (never run as a test.)
 
 The issue's workload: an ``N x N`` (sigma_w^2, sigma_b^2) grid of ``variance(w, b)`` tanh MLPs at
 depth ``--depth`` and width ``--width``, ``--iterations`` SGD steps, ``--seeds`` seeds (defaults: 10 x
 10 x 2 = 200 models, depth 20, width 100, 300 steps), trained in-process by :func:`initlab.studies.sweep.run`
-into an in-memory store. Printed: total wall time, time per model, and the FLOP rate reached
-against this machine's float32 matmul rate (a large square matmul, best of several; the training
-FLOPs counted by ``torch.utils.flop_counter.FlopCounterMode`` on one step of one plain model, times
-steps and models; evaluation excluded). Single-threaded unless ``--threads``. (Ray: a later issue.)
+into an in-memory store, in ensembles of at most ``--chunk`` models (default: all in one). Printed:
+total wall time, time per model, and the FLOP rate reached against this machine's float32 matmul
+rate (a large square matmul, best of several; the training FLOPs counted by
+``torch.utils.flop_counter.FlopCounterMode`` on one step of one plain model, times steps and models;
+evaluation excluded). Single-threaded unless ``--threads``.
+
+``--ray``: the same grid again through a local Ray instance of ``--ray-cpus`` CPUs (one task per
+ensemble, 1 CPU and 1 torch thread each), side by side: its total (the instance's start-up reported
+apart: a cluster starts once), the same per-model and FLOP figures, and Ray's overhead as the ratio
+of the Ray total to the in-process total. With ``--ray-cpus 1`` both runs use one core, so the
+ratio is Ray's cost alone (worker start-up: importing torch and initlab, shipping the dataset, the
+task round trips); with more, ensembles also run in parallel (``--chunk`` must leave several).
 
     python benchmarks/sweep_speed.py [--grid 10] [--depth 20] [--width 100] [--iterations 300]
-                                     [--seeds 2] [--threads 1] [--device cpu]
+                                     [--seeds 2] [--chunk N] [--threads 1] [--device cpu]
+                                     [--ray] [--ray-cpus 1]
 """
 
 from __future__ import annotations
@@ -17,6 +26,7 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from dataclasses import replace
 
 import torch
 import torch.nn.functional as F
@@ -25,7 +35,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from initlab import load_dataset
 from initlab.core.device import resolve_device
 from initlab.ensemble import model_factory
-from initlab.studies.sweep import SweepConfig, run
+from initlab.studies.sweep import SweepConfig, SweepResult, run
 
 
 def matmul_rate(device: torch.device, n: int = 2048, repeats: int = 5) -> float:
@@ -52,6 +62,18 @@ def step_flops(spec: str, batch: int) -> int:
     return int(counter.get_total_flops())
 
 
+def report(label: str, res: SweepResult, wall: float, flops: int, rate: float, threads: int) -> None:
+    models = len(res.rows)
+    train_s = sum(r["wall_seconds"] for r in res.rows)  # the ensembles' wall time, shared out per model
+    gflops, train_gflops = flops / wall / 1e9, flops / train_s / 1e9
+    print(
+        f"  {label}: total {wall:.1f} s = {1000 * wall / models:.0f} ms per model (training alone "
+        f"{train_s:.1f} s, {1000 * train_s / models:.0f} ms per model); {gflops:.2f} GFLOP/s = "
+        f"{100 * gflops / rate:.0f}% of the matmul rate ({rate:.1f} GFLOP/s, {threads} thread(s); "
+        f"training alone {100 * train_gflops / rate:.0f}%)"
+    )
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--grid", type=int, default=10)
@@ -60,8 +82,11 @@ def main() -> None:
     p.add_argument("--iterations", type=int, default=300)
     p.add_argument("--seeds", type=int, default=2)
     p.add_argument("--batch", type=int, default=128)
+    p.add_argument("--chunk", type=int, default=None, help="models per ensemble (default: all)")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--device", default="cpu")
+    p.add_argument("--ray", action="store_true", help="also run through a local Ray instance")
+    p.add_argument("--ray-cpus", type=int, default=1, help="CPUs of the local Ray instance")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
@@ -75,26 +100,56 @@ def main() -> None:
         seeds=args.seeds,
         batch_size=args.batch,
         eval_size=1000,
-        chunk=args.grid**2 * args.seeds,
+        chunk=args.chunk or args.grid**2 * args.seeds,
         device=args.device,
     )
     data = load_dataset("mnist")
     models = len(cfg.cells())
     rate = matmul_rate(device)
-    t = time.perf_counter()
-    res = run(cfg, dataset=data)
-    wall = time.perf_counter() - t
-    train_s = sum(r["wall_seconds"] for r in res.rows)  # the ensembles' wall time, shared out per model
     flops = step_flops(spec, args.batch) * args.iterations * models
-    load = os.getloadavg()[0]
     grid = f"{args.grid}x{args.grid} grid x {args.seeds} seeds"
-    print(f"{models} models ({grid}), {spec} tanh, {args.iterations} steps")
-    print(f"  total {wall:.1f} s, training {train_s:.1f} s, {1000 * train_s / models:.0f} ms per model")
-    gflops = flops / train_s / 1e9
-    print(
-        f"  {gflops:.2f} GFLOP/s = {100 * gflops / rate:.0f}% of the matmul rate "
-        f"({rate:.1f} GFLOP/s, {args.threads} thread(s), load average {load:.1f})"
+    print(f"{models} models ({grid}), {spec} tanh, {args.iterations} steps, ensembles of {cfg.chunk}")
+    print(f"  load average before: {' '.join(f'{v:.1f}' for v in os.getloadavg())} on {os.cpu_count()} cores")
+    t = time.perf_counter()
+    here = run(cfg, dataset=data)
+    wall = time.perf_counter() - t
+    report("in-process", here, wall, flops, rate, args.threads)
+    if not args.ray:
+        print(f"  load average after: {' '.join(f'{v:.1f}' for v in os.getloadavg())}")
+        return
+    import logging
+
+    import ray
+
+    env = {"OMP_NUM_THREADS": str(args.threads)}
+    t = time.perf_counter()
+    ray.init(
+        num_cpus=args.ray_cpus,
+        include_dashboard=False,
+        log_to_driver=False,
+        logging_level=logging.WARNING,
+        runtime_env={"env_vars": env},
     )
+    start = time.perf_counter() - t
+    try:
+        t = time.perf_counter()
+        there = run(replace(cfg, ray="auto", ray_cpus=args.threads), dataset=data)
+        ray_wall = time.perf_counter() - t
+    finally:
+        ray.shutdown()
+    report(f"Ray ({args.ray_cpus} CPU(s))", there, ray_wall, flops, rate, args.threads)
+    same = all(
+        a["key"] == b["key"]
+        and a["test_accuracy"] == b["test_accuracy"]
+        and a["final_loss"] == b["final_loss"]
+        for a, b in zip(here.rows, there.rows, strict=True)
+    )
+    print(
+        f"  Ray overhead: {ray_wall / wall:.2f}x the in-process total "
+        f"(+{ray_wall - wall:.1f} s, {1000 * (ray_wall - wall) / models:.0f} ms per model; "
+        f"instance start {start:.1f} s not counted); same numbers: {same}"
+    )
+    print(f"  load average after: {' '.join(f'{v:.1f}' for v in os.getloadavg())}")
 
 
 if __name__ == "__main__":

@@ -92,6 +92,16 @@ class PhaseConfig:
     store: str | None = option(
         None, "SQLite store (resumable, as sweep's)", metavar="FILE", default_text="none"
     )
+    # the Ray settings of sweep (a phase diagram is a sweep underneath)
+    ray: str | None = option(
+        None,
+        "train each ensemble as a Ray task: auto or HOST:PORT (as sweep's --ray)",
+        metavar="auto|ADDRESS",
+        default_text="in-process",
+    )
+    ray_cpus: float = option(1.0, "CPUs per Ray task (its torch threads)")
+    ray_gpus: float | None = option(None, "GPUs per Ray task", default_text="1 with --device cuda, else 0")
+    ray_retries: int = option(3, "times Ray reruns a task whose worker died")
 
     def data_name(self) -> str:
         return self.dataset
@@ -143,6 +153,10 @@ class PhaseConfig:
             chunk=self.chunk,
             device=self.device,
             store=self.store,
+            ray=self.ray,
+            ray_cpus=self.ray_cpus,
+            ray_gpus=self.ray_gpus,
+            ray_retries=self.ray_retries,
         )
 
     def validate(self) -> None:

@@ -13,6 +13,10 @@ trains only its new cells, and a stop (``should_stop``, Ctrl-C) loses only the e
 A cell's numbers do not depend on which other cells share its ensemble (each model is computed as
 if alone), so resumed and uninterrupted sweeps store the same rows.
 
+Where the ensembles train is the runner's business (:meth:`SweepConfig.runner`): one after the other
+in this process (:func:`~.sweep_runners.in_process`), or with ``ray`` each as a Ray task on a cluster
+(:class:`~.sweep_ray.RayRunner`, Ray imported only then); either way this process alone writes the store.
+
 The summary: per cell without its seed, the mean over seeds and a 95% percentile-bootstrap interval
 (:func:`initlab.measure.bootstrap_mean`, the ``bootstrap`` stream of ``seed``) of the test accuracy
 and the final training loss.
@@ -20,6 +24,7 @@ and the final training loss.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import time
@@ -47,6 +52,8 @@ from .config import Progress, ShouldStop, configure, dataset_for, figure_error, 
 from .display import card
 from .progress import progress_bar
 from .sweep_grid import GROUP_AXES, Cell, cell_key, expand_specs, param_axes, unique
+from .sweep_ray import RayRunner, check_ray, task_gpus
+from .sweep_runners import Chunk, Rows, Runner, in_process
 from .sweep_store import Store, check_store, flat
 
 #: The ``"schema"`` of results.json.
@@ -117,6 +124,16 @@ class SweepConfig:
         metavar="FILE",
         default_text="in memory only",
     )
+    ray: str | None = option(
+        None,
+        "run each ensemble as a Ray task: auto (this machine's Ray cluster, else a local one) or "
+        "HOST:PORT / ray://HOST:PORT; the store is written here (pip install 'initlab[ray]')",
+        metavar="auto|ADDRESS",
+        default_text="in-process",
+    )
+    ray_cpus: float = option(1.0, "CPUs per Ray task (its torch threads)")
+    ray_gpus: float | None = option(None, "GPUs per Ray task", default_text="1 with --device cuda, else 0")
+    ray_retries: int = option(3, "times Ray reruns a task whose worker died")
 
     #: The grid's axes: the fields that hold lists of values.
     AXES: ClassVar[tuple[str, ...]] = (
@@ -145,8 +162,18 @@ class SweepConfig:
         for opt in unique(self.optimizer, "--optimizer"):
             for lr in unique(self.lr, "--lr"):
                 self.train_config(opt, float(lr), 1).validate()
-        resolve_device(self.device)
+        if self.ray is None:
+            resolve_device(self.device)
+        else:  # the device is the workers': resolved there
+            check_ray(self.ray, self.ray_cpus, self.ray_gpus, self.ray_retries, self.device)
         check_store(self.store)
+
+    def runner(self) -> Runner:
+        """Where the ensembles train: in this process, or as Ray tasks (``ray``)."""
+        if self.ray is None:
+            return in_process
+        gpus = task_gpus(self.ray_gpus, self.device)
+        return RayRunner(self.ray, self.ray_cpus, gpus, self.ray_retries)
 
     def train_config(self, optimizer: str, lr: float, iterations: int) -> TrainConfig:
         return TrainConfig(
@@ -433,8 +460,8 @@ def _measure(res: TrainResult, m: int, smooth: int) -> dict[str, Any]:
 
 
 def _train_chunk(
-    cfg: SweepConfig, chunk: list[tuple[Cell, str]], data: Dataset, should_stop: ShouldStop | None
-) -> list[dict[str, Any]] | None:
+    cfg: SweepConfig, chunk: Chunk, data: Dataset, should_stop: ShouldStop | None
+) -> Rows | None:
     """Train the cells of ``chunk`` (one ensemble) and return their rows; ``None`` if stopped."""
     first = chunk[0][0]
     factory = model_factory(
@@ -504,24 +531,25 @@ def run(
         loaded: dict[str, Dataset] = {}
         if dataset is not None:
             loaded[dataset_info(dataset.name).name] = dataset
-        trained, stopped = 0, False
+        trained = 0
         curves: dict[str, torch.Tensor] = {}
+
+        def data(name: str) -> Dataset:
+            if name not in loaded:
+                loaded[name] = load_dataset(name)
+            return loaded[name]
+
         with progress_bar(progress, "sweep") as tick:
-            for chunk in chunks:
-                if should_stop is not None and should_stop():
-                    stopped = True
-                    break
-                name = chunk[0][0].dataset
-                if name not in loaded:
-                    loaded[name] = load_dataset(name)
-                rows = _train_chunk(cfg, chunk, loaded[name], should_stop)
-                if rows is None:
-                    stopped = True
-                    break
+
+            def deliver(rows: Rows) -> None:
+                nonlocal trained
                 curves.update((r["key"], r.pop("loss_curve")) for r in rows)
                 trained += store.add(rows)
                 if tick is not None:
                     tick(trained, len(todo))
+
+            train = functools.partial(_train_chunk, cfg)
+            stopped = cfg.runner()(chunks, train, data, deliver, should_stop)
         rows_by_key = {r["key"]: r for r in store.rows(keys)}
     finally:
         store.close()
