@@ -66,7 +66,11 @@ def depth_figure(result: DepthResult) -> Any:
     for k, label in enumerate(labels):
         c = palette[k]
         d, mean, low, high = _per_depth(result, label, "accuracy")
-        acc_ax.plot(d, mean, marker="o", ms=4, lw=1.8, color=c, label=_acc_label(found[label]))
+        # a marker and dash per init, earlier inits drawn above later ones: two inits with equal
+        # numbers (zero_residual and fixup start from the same stream) stay visible
+        dash = "-" if k % 2 == 0 else "--"
+        style = {"marker": "os^Dv<>p"[k % 8], "ls": dash, "zorder": 3 + len(labels) - k}
+        acc_ax.plot(d, mean, ms=4, lw=1.8, color=c, label=_acc_label(found[label]), **style)
         if cfg.seeds > 1:
             acc_ax.fill_between(d, low, high, color=c, alpha=0.2, lw=0)
         deepest = result.deepest(label)
@@ -79,9 +83,7 @@ def depth_figure(result: DepthResult) -> Any:
             acc_ax.axvline(scale, color=c, ls=":", lw=1.3)
         d, mean, low, high = _per_depth(result, label, "init_signal_std")
         pos = [v if v > 0 else math.nan for v in mean]
-        sig_ax.plot(
-            d, pos, marker="o", ms=4, lw=1.8, color=c, label=_signal_label(found[label], facts.family)
-        )
+        sig_ax.plot(d, pos, ms=4, lw=1.8, color=c, label=_signal_label(found[label], facts.family), **style)
         if cfg.seeds > 1:
             sig_ax.fill_between(d, [v if v > 0 else math.nan for v in low], high, color=c, alpha=0.2, lw=0)
     acc_ax.axhline(cfg.threshold, color="0.4", ls="--", lw=1.0)
