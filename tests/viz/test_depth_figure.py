@@ -34,6 +34,7 @@ def test_depth_figure_marks_the_deepest_trainable_depth_and_the_depth_scale() ->
     ]
     dotted = [ln for ln in acc.get_lines() if ln.get_linestyle() == ":"]
     assert [float(ln.get_xdata()[0]) for ln in dotted] == [8.5]  # B only: A's 6 xi_c is infinite
-    dashed = [ln for ln in acc.get_lines() if ln.get_linestyle() == "--"]
+    # the threshold: a dashed axhline (x in axes coordinates 0..1; an init may be dashed too)
+    dashed = [ln for ln in acc.get_lines() if ln.get_linestyle() == "--" and list(ln.get_xdata()) == [0, 1]]
     assert [float(ln.get_ydata()[0]) for ln in dashed] == [0.5]
     assert res.figures()["depth"] is not None
