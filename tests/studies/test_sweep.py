@@ -193,3 +193,12 @@ def test_varying_names_schemes_by_spec_and_one_scheme_by_its_parameters(mnist: D
     mixed = run(replace(tiny, init=("he_normal", "lecun_normal"), init_param=()), dataset=mnist)
     assert mixed.varying() == ["init"]  # not he_normal's mode/nonlinearity against lecun_normal's none
     assert run(tiny, dataset=mnist).varying() == ["init.w"]
+
+
+def test_a_store_in_new_folders_is_made_and_one_under_a_file_refused(mnist: Dataset, tmp_path: Path) -> None:
+    store = tmp_path / "runs" / "phase" / "s.sqlite"  # neither folder exists yet
+    res = run(replace(BASE, lr=(0.05,), store=str(store)), dataset=mnist)
+    assert res.trained == 4 and len(_stored(store)) == 4
+    (tmp_path / "file").write_text("not a folder")
+    with pytest.raises(initlab.InitlabError, match="is not a folder"):
+        replace(BASE, store=str(tmp_path / "file" / "sub" / "s.sqlite")).validate()

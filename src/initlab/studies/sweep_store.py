@@ -70,12 +70,14 @@ class Store:
     def __init__(self, path: str | os.PathLike[str] | None) -> None:
         self.path = None if path is None else os.fspath(path)
         try:
+            if self.path is not None:  # runs/s.sqlite in a fresh clone: its folders are made
+                os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
             self._db = sqlite3.connect(":memory:" if self.path is None else self.path)
             cols = ", ".join(f"{n} {t}" for n, t in COLUMNS)
             with self._db:
                 self._db.execute(f"CREATE TABLE IF NOT EXISTS {TABLE} ({cols})")
             have = [r[1] for r in self._db.execute(f"PRAGMA table_info({TABLE})")]
-        except sqlite3.DatabaseError as err:
+        except (sqlite3.DatabaseError, OSError) as err:
             raise InitlabError(f"cannot use {self.path!r} as a sweep store: {err}") from None
         missing = [n for n in NAMES if n not in have]
         if missing:
@@ -118,15 +120,18 @@ class Store:
 
 
 def check_store(path: str | os.PathLike[str] | None) -> None:
-    """Raise ``InitlabError`` unless ``path`` can be a store: absent (in an existing folder), or a
-    SQLite file whose ``cells`` table, if any, has every column. Reads only; creates nothing."""
+    """Raise ``InitlabError`` unless ``path`` can be a store: absent (its folder existing or to be
+    made under an existing one), or a SQLite file whose ``cells`` table, if any, has every column.
+    Reads only; creates nothing."""
     if path is None:
         return
     shown = os.fspath(path)
     if not os.path.exists(shown):
         parent = os.path.dirname(os.path.abspath(shown))
+        while not os.path.exists(parent):  # the nearest existing ancestor must be a folder
+            parent = os.path.dirname(parent)
         if not os.path.isdir(parent):
-            raise InitlabError(f"cannot create the sweep store {shown!r}: no folder {parent!r}")
+            raise InitlabError(f"cannot create the sweep store {shown!r}: {parent!r} is not a folder")
         return
     if not os.path.isfile(shown):
         raise InitlabError(f"the sweep store {shown!r} is not a file")
