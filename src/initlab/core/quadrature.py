@@ -12,12 +12,14 @@ Integration*, 1984, ch. 2.7). Panels break
   of ``2^(1/8)``: features of ``f`` at ``|u| ~ 1`` (``u = scale * z``: tanh and sigmoid saturating)
   are resolved at every scale, even where ``f(scale * z)`` is nearly a step.
 
-Rounding the scale puts the scale-dependent breaks within 4.4% of ``b / scale`` -- harmless, since
-no registered activation has a kink away from 0 -- and makes the rule a function of two integers
-(``level = round(8 log2 scale)``, clamped to where it still changes the rule, and the node count),
-so its nodes are computed once and cached. Accuracy: ~1e-12 relative for the registered activations
-at scales 1e-3 ... 1e3, where plain Gauss-Hermite (201 nodes) is off by ~1e-6 at ReLU's kink and by
-1e-3 for saturated tanh at large scale.
+Rounding the scale puts the scale-dependent breaks within 4.4% of ``b / scale`` -- harmless for
+smooth activations and kinks at 0 -- and makes the rule a function of two integers (``level =
+round(8 log2 scale)``, clamped to where it still changes the rule, and the node count), so its nodes
+are computed once and cached. Accuracy: ~1e-12 relative for the registered activations at scales
+1e-3 ... 1e3, where plain Gauss-Hermite (201 nodes) is off by ~1e-6 at ReLU's kink and by 1e-3 for
+saturated tanh at large scale -- except the piecewise-linear ``hardtanh``, ``hardsigmoid`` and
+``hardswish``, whose kinks at ``|u| = 1`` or ``3`` fall inside a panel: ~1e-5 relative (measured:
+``E[hardtanh(s z)^2]`` against its closed form, worst 1.5e-5 over s = 0.3 ... 100).
 
 >>> round(gaussian_expectation(lambda x: x * x, scale=3.0), 12)
 9.0
