@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from .ensemble import Ensemble, InitFn
-from .families import IO, Family, ModelFactory, families, family, model_factory, register_family
-from .marks import (
+from ..schemes import (  # the residual marks, re-exported beside the families that set them
     BLOCK,
     GATE,
     RESIDUAL,
@@ -17,6 +15,8 @@ from .marks import (
     residual_norms,
     residual_outputs,
 )
+from .ensemble import Ensemble, InitFn
+from .families import IO, Family, ModelFactory, families, family, model_factory, register_family
 from .stack import Stack
 from .strategy import STRATEGIES, Strategy, choose_strategy
 from .target import load_factory, split_target

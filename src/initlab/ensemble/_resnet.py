@@ -12,7 +12,7 @@ where the shape changes), so ``depth`` counts every weighted layer.
 
 Each block is marked ``initlab_block``; its second conv ``initlab_residual`` (the branch output) and,
 for the basic block with a norm, the norm after it ``initlab_residual_norm``
-(:mod:`initlab.ensemble.marks`). The activation is the family's ``activation``.
+(:func:`initlab.schemes.branches`). The activation is the family's ``activation``.
 
 Options for training without normalization:
 
@@ -35,8 +35,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..core.errors import InitlabError
+from ..schemes import mark_block, mark_gate, mark_residual, mark_residual_norm
 from ._conv import Norm, norm2d
-from .marks import mark_block, mark_gate, mark_residual, mark_residual_norm
 
 Block = Literal["basic", "preact"]
 

@@ -14,7 +14,7 @@ q, k, v and the output projection are separate ``nn.Linear`` layers (no packed
 
 Initial values no scheme touches: the position embedding ``~ TruncNormal(0, 0.02^2)`` on
 ``[-0.04, 0.04]`` from the global RNG (as timm / BERT), the class token zero, LayerNorm gains 1.
-Marks (:mod:`initlab.ensemble.marks`): each block ``initlab_block``; the attention output projection
+Marks (:func:`initlab.schemes.branches`): each block ``initlab_block``; the attention output projection
 and the MLP's second Linear ``initlab_residual`` (GPT-2's ``c_proj`` layers).
 """
 
@@ -27,7 +27,7 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
-from .marks import mark_block, mark_residual
+from ..schemes import mark_block, mark_residual
 
 Pooling = Literal["cls", "mean"]
 

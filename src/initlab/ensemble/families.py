@@ -16,7 +16,7 @@ class token) are drawn from the global RNG while the factory runs, which
 :meth:`Ensemble.from_factory` forks and seeds per model; every Linear/ConvNd weight is then drawn
 by the scheme. Norm gains and biases start at PyTorch's constants (1 and 0).
 
-Residual branches are marked (:mod:`initlab.ensemble.marks`) for depth-aware schemes and the probe.
+Residual branches are marked (:func:`initlab.schemes.branches`) for depth-aware schemes and the probe.
 
 >>> make = model_factory("mlp(layers=2, width=8)")
 >>> make()

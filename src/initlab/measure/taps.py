@@ -11,7 +11,7 @@ summarises (backward). :func:`find_taps` picks, in ``named_modules`` order:
   PyTorch's activation modules (``nn.ReLU``, ``nn.Tanh``, ``nn.GELU``, ...);
 * ``attention`` -- ``nn.MultiheadAttention`` (its first output, the attended values);
 * ``block`` -- a module marked as a residual block (``initlab_block = True``,
-  :mod:`initlab.ensemble.marks`): its output is the **residual stream** (role ``stream``).
+  :func:`initlab.schemes.branches`): its output is the **residual stream** (role ``stream``).
 
 Residual branches: the output of a branch is the module marked ``initlab_residual_norm`` (the norm
 after the branch's last weighted layer) when its parent holds one, otherwise the module marked
