@@ -39,6 +39,8 @@ POLL = 0.2
 TASK_NAME = "initlab.sweep"
 #: Devices a task may ask for: its GPU is the one Ray gives it, so ``cuda:N`` makes no sense there.
 DEVICES = ("cpu", "cuda", "auto")
+#: The error without Ray (checked before a run, and again where it is imported).
+MISSING = "--ray needs Ray, which is not installed: pip install 'initlab[ray]'"
 
 
 def check_ray(address: str, cpus: float, gpus: float | None, retries: int, device: str) -> None:
@@ -57,7 +59,7 @@ def check_ray(address: str, cpus: float, gpus: float | None, retries: int, devic
             f"it), got {device!r}"
         )
     if importlib.util.find_spec("ray") is None:
-        raise InitlabError("--ray needs Ray, which is not installed: pip install 'initlab[ray]'")
+        raise InitlabError(MISSING)
 
 
 def split_address(address: str) -> tuple[str, int]:
@@ -85,7 +87,7 @@ def _import_ray() -> Any:
     try:
         return importlib.import_module("ray")  # optional: typed as Any
     except ImportError:
-        raise InitlabError("--ray needs Ray, which is not installed: pip install 'initlab[ray]'") from None
+        raise InitlabError(MISSING) from None
 
 
 def _connect(ray: Any, address: str) -> bool:
