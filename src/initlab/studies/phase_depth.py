@@ -22,7 +22,7 @@ often "trained" and "``L <= 6 xi_c``" agree.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..core import html
@@ -78,14 +78,18 @@ class PhaseDepthResult:
     accuracy: list[list[float | None]]  #: (D, W) mean test accuracy, None where nothing is stored
     theory: dict[str, Any]  #: :func:`depth_theory`
     sweep: SweepResult
+    _limits: list[float] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def partial(self) -> bool:
         return self.sweep.partial
 
     def six_xi_c(self) -> list[float]:
-        """``6 xi_c`` at each sigma_w^2 of the grid (inf at ``chi_1 = 1``)."""
-        return [six_xi_c(self.config.activation, w, self.sigma_b2) for w in self.sigma_w2]
+        """``6 xi_c`` at each sigma_w^2 of the grid (inf at ``chi_1 = 1``; computed once: each
+        ``xi_c`` is a fixed-point search with quadratures)."""
+        if self._limits is None:
+            self._limits = [six_xi_c(self.config.activation, w, self.sigma_b2) for w in self.sigma_w2]
+        return list(self._limits)
 
     def deepest_trained(self) -> list[int | None]:
         """Per sigma_w^2: the largest depth whose mean test accuracy reaches ``config.trainable``
@@ -101,8 +105,9 @@ class PhaseDepthResult:
         ``trained_beyond`` (trained though ``L > 6 xi_c``) and ``failed_within`` (not trained though
         ``L <= 6 xi_c``); a point without a prediction (``xi_c`` NaN: ``q*`` infinite) is left out."""
         points = agree = beyond = within = 0
+        limits = self.six_xi_c()
         for d, row in zip(self.depths, self.accuracy, strict=True):
-            for acc, limit in zip(row, self.six_xi_c(), strict=True):
+            for acc, limit in zip(row, limits, strict=True):
                 if acc is None or math.isnan(limit):
                     continue
                 points += 1
